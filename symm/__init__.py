@@ -1,0 +1,28 @@
+"""symm: learning and statistics with symmetry priors, on any Array API library.
+
+Data ``x ∈ R^D`` transforms under a real orthogonal representation ``ρ`` of a finite group ``G``. symm splits
+``R^D`` into isotypic subspaces and uses them for exact symmetric statistics and equivariant linear algebra.
+Representation bookkeeping is host-side NumPy float64; array functions run on NumPy, CuPy, PyTorch, JAX, Dask
+and array-api-strict and return results in the input's namespace, device and dtype.
+"""
+
+from symm import groups, testing
+from symm._group import Group
+from symm._linalg import hom_basis, hom_dim, invariant_orthogonal_projector, project_equivariant
+from symm._rep import IsotypicComponent, Irrep, Rep, direct_sum
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Group",
+    "Irrep",
+    "IsotypicComponent",
+    "Rep",
+    "direct_sum",
+    "groups",
+    "hom_basis",
+    "hom_dim",
+    "invariant_orthogonal_projector",
+    "project_equivariant",
+    "testing",
+]

@@ -1,0 +1,114 @@
+"""Array API plumbing: namespace detection, input validation and cached constants.
+
+Everything here is backend-agnostic. Representation data lives on the host in NumPy float64 and is moved to
+the caller's namespace, device and dtype once, then cached per ``(namespace, device, dtype)``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+__all__ = ["as_float_array", "constant", "device_of", "namespace_of", "to_namespace"]
+
+
+def namespace_of(**arrays: Any) -> Any:
+    """Return the Array API namespace shared by the given (named) arrays.
+
+    ``None`` values are ignored. Mixed array libraries or devices raise a ``TypeError`` that names the
+    offending arguments.
+    """
+    given = {name: a for name, a in arrays.items() if a is not None}
+    if not given:
+        raise TypeError("expected at least one array")
+    spaces = {}
+    for name, a in given.items():
+        if not array_api_compat.is_array_api_obj(a):
+            raise TypeError(f"{name} must be an array (NumPy, CuPy, torch, JAX, Dask, ...), got {type(a).__name__}")
+        spaces[name] = array_api_compat.array_namespace(a)
+    first_name, xp = next(iter(spaces.items()))
+    for name, other in spaces.items():
+        if other is not xp:
+            raise TypeError(
+                f"{first_name} and {name} come from different array libraries "
+                f"({xp.__name__} vs {other.__name__}); convert them to one library first"
+            )
+    dev = device_of(given[first_name])
+    for name, a in given.items():
+        if device_of(a) != dev:
+            raise TypeError(
+                f"{first_name} and {name} are on different devices ({dev} vs {device_of(a)}); "
+                "move them to one device first"
+            )
+    return xp
+
+
+def device_of(a: Any) -> Any:
+    """The device of ``a`` (array-api-compat's ``device``)."""
+    return array_api_compat.device(a)
+
+
+def default_float(xp: Any, device: Any = None) -> Any:
+    """The default real floating dtype of ``xp`` on ``device``."""
+    try:
+        return xp.__array_namespace_info__().default_dtypes(device=device)["real floating"]
+    except Exception:  # pragma: no cover - namespaces without the inspection API
+        return xp.float64
+
+
+def as_float_array(x: Any, xp: Any, name: str) -> Any:
+    """Return ``x`` unchanged if it has a real floating dtype; promote integers and booleans.
+
+    Complex input raises a ``TypeError`` naming the argument.
+    """
+    if xp.isdtype(x.dtype, "real floating"):
+        return x
+    if xp.isdtype(x.dtype, ("integral", "bool")):
+        return xp.astype(x, default_float(xp, device_of(x)))
+    raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+
+
+def _hashable(obj: Any) -> Any:
+    try:
+        hash(obj)
+    except TypeError:
+        return repr(obj)
+    return obj
+
+
+def to_namespace(array: np.ndarray, xp: Any, device: Any, dtype: Any) -> Any:
+    """Copy a host NumPy array into namespace ``xp`` on ``device`` with ``dtype``."""
+    return xp.asarray(np.ascontiguousarray(array), dtype=dtype, device=device)
+
+
+_CACHE: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
+
+
+def constant(owner: Any, key: Any, build: Callable[[], np.ndarray], xp: Any, device: Any, dtype: Any) -> Any:
+    """A host constant of ``owner`` moved to ``(xp, device, dtype)``, cached for the owner's lifetime.
+
+    Parameters
+    ----------
+    owner
+        The object the constant belongs to (a ``Rep`` or a pair of reps); weakly referenced.
+    key
+        Names the constant within ``owner``.
+    build
+        Returns the constant as a NumPy float64 array; called once per owner and key.
+    xp, device, dtype
+        Target namespace, device and dtype.
+    """
+    per_owner = _CACHE.setdefault(owner, {})
+    host_key = ("host", key)
+    if host_key not in per_owner:
+        per_owner[host_key] = np.asarray(build(), dtype=np.float64)
+    full_key = (key, xp.__name__, _hashable(device), _hashable(dtype))
+    cached = per_owner.get(full_key)
+    if cached is None:
+        cached = to_namespace(per_owner[host_key], xp, device, dtype)
+        per_owner[full_key] = cached
+    return cached

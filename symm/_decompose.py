@@ -1,0 +1,332 @@
+"""Numerical isotypic decomposition by commutant sampling (the RepLAB approach).
+
+For a rep given only by generator images:
+
+1. draw random elements of the commutant ``{A : ρ(g) A = A ρ(g)}``: the Reynolds average over all elements for
+   small groups (index gathers for permutation reps), otherwise a lazy random walk over the generators;
+2. ``eigh`` of a symmetric sample: each eigenvalue cluster is one irreducible copy;
+3. a non-symmetric sample links equivalent copies (Schur: a nonzero block between them) and gives the maps
+   that align every copy with the first one;
+4. ``dim End_G`` of one copy gives the type R / C / H;
+5. copy 1 of a new C- or H-type class is put in escnn's canonical complex / quaternion form; a class already
+   in the group's registry is mapped onto the registered matrices instead;
+6. the result is verified on every generator in float64 and ``Q`` is repolished to orthogonal.
+
+Never identify irreps by their characters on the generators alone: two inequivalent irreps can agree there
+(the two 3-dimensional irreps of A5). Equivalence is decided by intertwiners.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from symm._rep import _as_permutations, element_permutations
+
+if TYPE_CHECKING:
+    from symm._group import Group
+    from symm._rep import Irrep, Rep, _Decomposition
+
+logger = logging.getLogger(__name__)
+
+REGISTRY_FROM_REGULAR_MAX_ORDER = 256  # groups up to this order get all irreps from the regular rep
+_REYNOLDS_FLOP_BUDGET = 2e10
+_ATTEMPTS = 4
+_CLUSTER_TOL = 1e-8
+_VERIFY_TOL = 1e-9
+
+# escnn's conventions for the endomorphism algebra of complex- and quaternionic-type irreps.
+_C_UNITS = np.array([[[1.0, 0.0], [0.0, 1.0]], [[0.0, -1.0], [1.0, 0.0]]])
+_H_UNITS = np.array(
+    [
+        np.eye(4),
+        np.diag([1.0, -1.0, 1.0, -1.0])[::-1],
+        [[0.0, 0.0, -1.0, 0.0], [0.0, 0.0, 0.0, -1.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
+        [[0.0, -1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0], [0.0, 0.0, -1.0, 0.0]],
+    ]
+)
+_H_SIGN = float(np.sum(_H_UNITS[1] @ _H_UNITS[2] * _H_UNITS[3]) / 4.0)  # u1 u2 = sign * u3
+
+
+class _Retry(Exception):
+    pass
+
+
+def endomorphism_basis(type_: str, d: int) -> np.ndarray:
+    """escnn's basis of the endomorphisms of a ``d``-dimensional irrep of the given type, shape (s, d, d)."""
+    if type_ == "R":
+        return np.eye(d)[None]
+    units = _C_UNITS if type_ == "C" else _H_UNITS
+    return np.stack([np.kron(u, np.eye(d // len(units))) for u in units])
+
+
+# ---------------------------------------------------------------------- public entry points
+def decompose(rep: Rep) -> _Decomposition:
+    """Isotypic decomposition of ``rep``; deterministic for a given input."""
+    ensure_registry(rep.group)
+    last: Exception | None = None
+    for attempt in range(_ATTEMPTS):
+        try:
+            return _decompose_once(rep, np.random.default_rng(attempt), register=True)
+        except _Retry as err:
+            last = err
+            logger.debug("decomposition attempt %d failed: %s", attempt, err)
+    raise RuntimeError(f"isotypic decomposition of {rep!r} failed after {_ATTEMPTS} attempts: {last}")
+
+
+def ensure_registry(group: Group) -> None:
+    """Make sure the group's irrep registry holds at least the trivial irrep; complete it for small groups.
+
+    For groups of order up to ``REGISTRY_FROM_REGULAR_MAX_ORDER`` every irrep is found by decomposing the
+    regular rep, and the registry is sorted by (dimension, type, character) so that ids do not depend on
+    which rep was decomposed first. Larger groups register irreps as they are met.
+    """
+    from symm._rep import Irrep
+
+    if not group._irreps:
+        ones = np.ones((len(group.generators), 1, 1))
+        group._irreps.append(Irrep(group, ones, id=0, type="R", endomorphism_basis=np.ones((1, 1, 1)), name="trivial"))
+    if group._registry_complete or group.order > REGISTRY_FROM_REGULAR_MAX_ORDER:
+        return
+    group._registry_complete = True  # set first: decomposing the regular rep calls back here
+    regular = group.regular_rep()
+    for attempt in range(_ATTEMPTS):
+        try:
+            found = _find_classes(regular, np.random.default_rng(attempt))
+            break
+        except _Retry:
+            continue
+    else:  # pragma: no cover - numerically pathological
+        group._registry_complete = False
+        raise RuntimeError(f"could not compute the irreps of {group.name}")
+    found = [f for f in found if not (f.dim == 1 and np.allclose(f.images, 1.0))]
+
+    def key(f: _Class) -> tuple:
+        chars = np.round(_character(group, f.images), 6) + 0.0
+        return (f.dim, "RCH".index(f.type), tuple(-chars))
+
+    for f in sorted(found, key=key):
+        group._irreps.append(
+            Irrep(group, f.images, id=len(group._irreps), type=f.type, endomorphism_basis=f.endo)
+        )
+
+
+# ---------------------------------------------------------------------- the algorithm
+class _Class:
+    """One class of equivalent irreducible copies found in a rep, after alignment and canonicalisation."""
+
+    def __init__(self, bases: list[np.ndarray], images: np.ndarray, type_: str, endo: np.ndarray) -> None:
+        self.bases = bases  # one (D, d) basis per copy, all with U_jᵀ ρ U_j = images
+        self.images = images  # (n_generators, d, d)
+        self.type = type_
+        self.endo = endo
+        self.dim = images.shape[1]
+
+
+def _decompose_once(rep: Rep, rng: np.random.Generator, *, register: bool) -> _Decomposition:
+    from symm._rep import Irrep, IsotypicComponent, _Decomposition, _polish
+
+    group = rep.group
+    classes = _find_classes(rep, rng)
+    placed: list[tuple[Irrep, _Class]] = []
+    for cls in classes:
+        irrep, t = _match_registry(group, cls)
+        if irrep is None:
+            if group._registry_complete or not register:
+                raise _Retry(f"a {cls.dim}-dimensional copy matches no irrep of {group.name}")
+            irrep = Irrep(group, cls.images, id=len(group._irreps), type=cls.type, endomorphism_basis=cls.endo)
+            group._irreps.append(irrep)
+            logger.debug("registered irrep %s of %s", irrep.id, group.name)
+        else:
+            cls.bases = [u @ t.T for u in cls.bases]
+        placed.append((irrep, cls))
+    placed.sort(key=lambda p: group._irreps.index(p[0]))
+
+    cols, comps, start = [], [], 0
+    for irrep, cls in placed:
+        m = len(cls.bases)
+        cols.extend(cls.bases)
+        comps.append(IsotypicComponent(irrep, m, slice(start, start + m * irrep.dim)))
+        start += m * irrep.dim
+    q = _polish(np.concatenate(cols, axis=1))
+    # verify on every generator against the registered irrep matrices
+    for s, g in enumerate(rep.generator_images):
+        blocks = np.zeros_like(g)
+        for c in comps:
+            blocks[c.slice, c.slice] = np.kron(np.eye(c.multiplicity), c.irrep.generator_images[s])
+        err = np.abs(q.T @ g @ q - blocks).max()
+        if err > _VERIFY_TOL * max(1.0, np.sqrt(rep.size)):
+            raise _Retry(f"verification failed on generator {s} (error {err:.2e})")
+    return _Decomposition(q, tuple(comps))
+
+
+def _find_classes(rep: Rep, rng: np.random.Generator) -> list[_Class]:
+    gens = rep.generator_images
+    d_total = rep.size
+    x = rng.standard_normal((2, d_total, d_total))
+    x[0] = x[0] + x[0].T
+    a, b = _commutant_samples(rep, x)
+    w, v = np.linalg.eigh(a)
+    scale = max(1.0, float(np.abs(w).max()))
+    cuts = np.nonzero(np.diff(w) > _CLUSTER_TOL * scale)[0] + 1
+    starts = np.concatenate([[0], cuts])
+    sizes = np.diff(np.concatenate([starts, [d_total]]))
+    bases = [v[:, s : s + n] for s, n in zip(starts, sizes)]
+
+    # Schur: the block of B between two copies is nonzero iff they are equivalent.
+    c = v.T @ b @ v
+    block_norms = np.sqrt(np.add.reduceat(np.add.reduceat(c * c, starts, axis=0), starts, axis=1))
+    threshold = 1e-7 * float(np.linalg.norm(b))
+    n = len(bases)
+    label = list(range(n))
+
+    def root(i: int) -> int:
+        while label[i] != i:
+            label[i] = label[label[i]]
+            i = label[i]
+        return i
+
+    for i in range(n):
+        for j in np.nonzero(block_norms[i] > threshold)[0]:
+            if j != i:
+                if sizes[i] != sizes[j]:
+                    raise _Retry("copies of different dimensions are linked")
+                label[root(i)] = root(int(j))
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(root(i), []).append(i)
+
+    classes = []
+    for members in groups.values():
+        first = bases[members[0]]
+        d = first.shape[1]
+        # a copy is irreducible iff every commutant element restricted to it is a multiple of an orthogonal map
+        own = first.T @ b @ first
+        gram = own.T @ own
+        if np.abs(gram - np.trace(gram) / d * np.eye(d)).max() > 1e-6 * max(np.trace(gram) / d, 1e-300):
+            raise _Retry("an eigenvalue cluster is reducible")
+        aligned = [first]
+        for j in members[1:]:
+            t = first.T @ b @ bases[j]  # intertwines copy j to copy 1, a multiple of an orthogonal map
+            t /= np.sqrt(np.trace(t @ t.T) / d)
+            aligned.append(bases[j] @ t.T)
+        images = np.einsum("di,sde,ej->sij", first, gens, first, optimize=True)
+        endo = _intertwiners(images, images)
+        type_ = {1: "R", 2: "C", 4: "H"}.get(len(endo))
+        if type_ is None:
+            raise _Retry(f"a copy has an endomorphism algebra of dimension {len(endo)}")
+        o = _canonical_basis(type_, endo)
+        classes.append(_Class([u @ o for u in aligned], o.T @ images @ o, type_, endomorphism_basis(type_, d)))
+    return classes
+
+
+def _commutant_samples(rep: Rep, x: np.ndarray) -> np.ndarray:
+    """Project the matrices ``x`` (k, D, D) onto the commutant of ``rep``."""
+    group, gens = rep.group, rep.generator_images
+    d = rep.size
+    perms = _as_permutations(gens)
+    if perms is not None and group.order * d * d * len(x) <= _REYNOLDS_FLOP_BUDGET:
+        # ρ(g) X ρ(g)ᵀ for a permutation matrix is an index gather
+        acc = np.zeros_like(x)
+        for p in element_permutations(group, perms):
+            inv = np.argsort(p)
+            acc += x[:, inv][:, :, inv]
+        return acc / group.order
+    if group.order * d**3 * len(x) * 2 <= _REYNOLDS_FLOP_BUDGET:
+        mats = rep.matrices()
+        acc = np.zeros_like(x)
+        for m in mats:
+            acc += m @ x @ m.T
+        return acc / group.order
+    return np.stack([_walk_commutant(gens, gens, xi) for xi in x])
+
+
+def _walk_commutant(gens_out: np.ndarray, gens_in: np.ndarray, x: np.ndarray, max_iter: int = 20000) -> np.ndarray:
+    """Project ``x`` onto ``{T : gens_out[s] T = T gens_in[s]}`` by a lazy random walk over the generators."""
+    n = len(gens_out)
+    scale = max(float(np.abs(x).max()), 1e-300)
+    for _ in range(max_iter):
+        err = max(float(np.abs(go @ x - x @ gi).max()) for go, gi in zip(gens_out, gens_in))
+        if err <= 1e-13 * scale:
+            return x
+        step = sum(go @ x @ gi.T + go.T @ x @ gi for go, gi in zip(gens_out, gens_in)) / (2 * n)
+        x = 0.5 * (x + step)
+    raise _Retry("the commutant iteration did not converge")
+
+
+def _intertwiners(images_out: np.ndarray, images_in: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of ``{T : A_s T = T B_s for all s}`` (Frobenius), shape (k, d_out, d_in)."""
+    d_out, d_in = images_out.shape[1], images_in.shape[1]
+    if d_out * d_in <= 1600:
+        # vec(A T Bᵀ) = (A ⊗ B) vec(T); the condition is A_s T B_sᵀ = T for orthogonal B_s.
+        eye = np.eye(d_out * d_in)
+        system = np.concatenate([np.kron(a, b) - eye for a, b in zip(images_out, images_in)])
+        _, sv, vt = np.linalg.svd(system, full_matrices=True)
+        rank = int(np.sum(sv > 1e-8 * max(1.0, sv.max(initial=0.0))))
+        return vt[rank:].reshape(-1, d_out, d_in)
+    rng = np.random.default_rng(1234)
+    samples = [_walk_commutant(images_out, images_in, rng.standard_normal((d_out, d_in))) for _ in range(5)]
+    flat = np.stack([s.ravel() for s in samples])
+    u, sv, vt = np.linalg.svd(flat, full_matrices=False)
+    rank = int(np.sum(sv > 1e-8 * sv.max()))
+    return vt[:rank].reshape(-1, d_out, d_in)
+
+
+def _canonical_basis(type_: str, endo: np.ndarray) -> np.ndarray:
+    """Orthogonal ``O`` with ``Oᵀ X_b O`` equal to escnn's units for a basis ``X_b`` of the copy's End."""
+    d = endo.shape[1]
+    if type_ == "R":
+        return np.eye(d)
+    eye = np.eye(d)
+    pure = [e - np.trace(e) / d * eye for e in endo]
+    pure = np.stack([p for p in pure if np.linalg.norm(p) > 1e-6])
+    # orthonormal pure units, each squaring to -I
+    flat = pure.reshape(len(pure), -1)
+    q, _ = np.linalg.qr(flat.T)
+    units = [(q[:, i].reshape(d, d)) * np.sqrt(d) for i in range(1 if type_ == "C" else 2)]
+    if type_ == "H":
+        units.append(_H_SIGN * units[0] @ units[1])
+        target = _H_UNITS
+    else:
+        target = _C_UNITS
+    k = len(target)  # 2 or 4
+    m = d // k
+    # W: the standard basis expressed through the target units acting on e_0
+    w = np.stack([t[:, 0] for t in target], axis=1)
+    o = np.zeros((d, d))
+    span = np.zeros((d, 0))
+    ops = [eye, *units]
+    for j in range(m):
+        v = np.random.default_rng(j).standard_normal(d)
+        v -= span @ (span.T @ v)
+        v -= span @ (span.T @ v)
+        v /= np.linalg.norm(v)
+        vecs = np.stack([op @ v for op in ops], axis=1)  # (d, k)
+        block = vecs @ w.T  # columns: coordinates (i, j) -> i*m + j in escnn's kron(u, I_m) layout
+        o[:, [i * m + j for i in range(k)]] = block
+        span = np.concatenate([span, vecs], axis=1)
+    return o
+
+
+def _match_registry(group: Group, cls: _Class) -> tuple[Irrep | None, np.ndarray | None]:
+    """The registered irrep equivalent to ``cls`` and an orthogonal ``T`` with ``T ρ_cls Tᵀ = ρ_irrep``."""
+    for irrep in group._irreps:
+        if irrep.dim != cls.dim or irrep.type != cls.type:
+            continue
+        if cls.dim == 1:
+            if np.allclose(irrep.generator_images, cls.images, atol=1e-8):
+                return irrep, np.eye(1)
+            continue
+        ts = _intertwiners(irrep.generator_images, cls.images)
+        if len(ts):
+            t = ts[0] / np.sqrt(np.trace(ts[0] @ ts[0].T) / cls.dim)
+            return irrep, t
+    return None, None
+
+
+def _character(group: Group, images: np.ndarray) -> np.ndarray:
+    from symm._rep import _all_matrices
+
+    return np.trace(_all_matrices(group, images), axis1=1, axis2=2)

@@ -1,0 +1,184 @@
+"""Equivariant linear algebra on representation data: projectors, Hom_G bases and the Reynolds projection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from symm._array_api import as_float_array, constant, device_of, namespace_of
+from symm._rep import IsotypicComponent, Irrep, Rep, _same_group
+
+__all__ = [
+    "hom_basis",
+    "hom_dim",
+    "invariant_orthogonal_projector",
+    "project_blocks",
+    "project_equivariant",
+    "shared_components",
+]
+
+
+def invariant_orthogonal_projector(rep: Rep, *, xp: Any = None, device: Any = None, dtype: Any = None) -> Any:
+    """The orthogonal projector onto the invariant subspace, ``P_inv = (1/|G|) Σ_g ρ(g) = Q_triv Q_trivᵀ``.
+
+    Parameters
+    ----------
+    rep : Rep
+        A representation of size ``D``.
+    xp : namespace, optional
+        The array namespace of the result (default NumPy).
+    device, dtype : optional
+        Device and dtype of the result (default: the namespace's default device and float64).
+
+    Returns
+    -------
+    array, shape (D, D)
+
+    Examples
+    --------
+    >>> import symm
+    >>> G = symm.groups.cyclic(3)
+    >>> P = symm.invariant_orthogonal_projector(G.permutation_rep())
+    >>> bool(abs(P - 1 / 3).max() < 1e-12)
+    True
+    """
+    _check_rep(rep, "rep")
+    if xp is None:
+        import array_api_compat.numpy as xp
+    if dtype is None:
+        dtype = xp.float64
+
+    def build() -> np.ndarray:
+        comp = _trivial_component(rep)
+        if comp is None:
+            return np.zeros((rep.size, rep.size))
+        q = rep.change_of_basis[:, comp.slice]
+        return q @ q.T
+
+    return constant(rep, "P_inv", build, xp, device, dtype)
+
+
+def hom_dim(rep_x: Rep, rep_y: Rep) -> int:
+    """``dim Hom_G(ρ_x, ρ_y) = Σ_k m_k^x m_k^y s_k`` (``s_k = dim End_G(ρ̂_k)``).
+
+    Examples
+    --------
+    >>> import symm
+    >>> G = symm.groups.symmetric(3)
+    >>> V = G.permutation_rep()
+    >>> symm.hom_dim(V, V)
+    2
+    """
+    return sum(cx.multiplicity * cy.multiplicity * irrep.endomorphism_dim for irrep, cx, cy in shared_components(rep_x, rep_y))
+
+
+def hom_basis(rep_x: Rep, rep_y: Rep) -> np.ndarray:
+    """A Frobenius-orthonormal basis of ``Hom_G(ρ_x, ρ_y)``, shape (hom_dim, D_y, D_x), NumPy float64.
+
+    Element ``(k, i, j, b)`` is ``Q_y[:, copy i of k] E_b Q_x[:, copy j of k]ᵀ / sqrt(d_k)``.
+
+    Examples
+    --------
+    >>> import numpy as np, symm
+    >>> G = symm.groups.cyclic(4)
+    >>> B = symm.hom_basis(G.regular_rep(), G.regular_rep())
+    >>> B.shape
+    (4, 4, 4)
+    """
+    out = []
+    qx, qy = rep_x.change_of_basis, rep_y.change_of_basis
+    for irrep, cx, cy in shared_components(rep_x, rep_y):
+        d = irrep.dim
+        for i in range(cy.multiplicity):
+            left = qy[:, cy.slice.start + i * d : cy.slice.start + (i + 1) * d]
+            for j in range(cx.multiplicity):
+                right = qx[:, cx.slice.start + j * d : cx.slice.start + (j + 1) * d]
+                out.extend(left @ e @ right.T / np.sqrt(d) for e in irrep.endomorphism_basis)
+    if not out:
+        return np.zeros((0, rep_y.size, rep_x.size))
+    return np.stack(out)
+
+
+def project_equivariant(A: Any, rep_x: Rep, rep_y: Rep) -> Any:
+    """The orthogonal (Frobenius) projection of ``A`` onto ``Hom_G(ρ_x, ρ_y)``.
+
+    ``R(A) = (1/|G|) Σ_g ρ_y(g) A ρ_x(g)ᵀ``, computed through the isotypic bases block by block:
+    ``R(A) = Σ_k Q_{y,k} Π_k(Q_{y,k}ᵀ A Q_{x,k}) Q_{x,k}ᵀ`` with ``Π_k`` the projection onto
+    ``{Σ_b Θ_b ⊗ E_b}``. Complex and quaternionic components keep all endomorphism coefficients.
+
+    Parameters
+    ----------
+    A : array, shape (..., D_y, D_x)
+        Any Array API array; leading batch dimensions are allowed.
+    rep_x, rep_y : Rep
+        Input and output representations of the same group.
+
+    Returns
+    -------
+    array, shape (..., D_y, D_x)
+        In ``A``'s namespace, device and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, symm
+    >>> G = symm.groups.cyclic(4)
+    >>> rep = G.regular_rep()
+    >>> A = symm.project_equivariant(np.random.default_rng(0).normal(size=(4, 4)), rep, rep)
+    >>> bool(np.allclose(rep(1) @ A, A @ rep(1)))
+    True
+    """
+    _same_group(rep_x, rep_y, ("rep_x", "rep_y"))
+    xp = namespace_of(A=A)
+    A = as_float_array(A, xp, "A")
+    if A.ndim < 2 or A.shape[-2:] != (rep_y.size, rep_x.size):
+        raise ValueError(f"A must have shape (..., {rep_y.size}, {rep_x.size}) for reps of sizes "
+                         f"D_x={rep_x.size}, D_y={rep_y.size}; got {tuple(A.shape)}")
+    dev, dt = device_of(A), A.dtype
+    out = None
+    for irrep, cx, cy in shared_components(rep_x, rep_y):
+        qx = constant(rep_x, ("Q", cx.slice.start), lambda c=cx: rep_x.change_of_basis[:, c.slice], xp, dev, dt)
+        qy = constant(rep_y, ("Q", cy.slice.start), lambda c=cy: rep_y.change_of_basis[:, c.slice], xp, dev, dt)
+        block = xp.matrix_transpose(qy) @ A @ qx
+        term = qy @ project_blocks(block, irrep, cy.multiplicity, cx.multiplicity, xp) @ xp.matrix_transpose(qx)
+        out = term if out is None else out + term
+    if out is None:
+        return xp.zeros_like(A)
+    return out
+
+
+def project_blocks(block: Any, irrep: Irrep, m_y: int, m_x: int, xp: Any) -> Any:
+    """Project ``block`` (..., m_y d, m_x d) onto ``{Σ_b Θ_b ⊗ E_b : Θ_b ∈ R^{m_y × m_x}}``.
+
+    The coefficients are ``Θ_b[i, j] = ⟨E_b, block_ij⟩ / d`` (the ``E_b`` are orthogonal matrices).
+    """
+    d = irrep.dim
+    batch = tuple(block.shape[:-2])
+    b4 = xp.reshape(block, (*batch, m_y, d, m_x, d))
+    basis = constant(irrep, "E", lambda: irrep.endomorphism_basis, xp, device_of(block), block.dtype)
+    out = None
+    for b in range(irrep.endomorphism_dim):
+        e = xp.reshape(basis[b, ...], (d, 1, d))
+        theta = xp.sum(b4 * e, axis=(-3, -1)) / d  # (..., m_y, m_x)
+        term = xp.reshape(theta, (*batch, m_y, 1, m_x, 1)) * e
+        out = term if out is None else out + term
+    return xp.reshape(out, (*batch, m_y * d, m_x * d))
+
+
+def shared_components(rep_x: Rep, rep_y: Rep) -> list[tuple[Irrep, IsotypicComponent, IsotypicComponent]]:
+    """The irreps present in both reps, with their components in each: ``[(irrep, comp_x, comp_y), ...]``."""
+    _check_rep(rep_x, "rep_x")
+    _check_rep(rep_y, "rep_y")
+    _same_group(rep_x, rep_y, ("rep_x", "rep_y"))
+    by_irrep = {id(c.irrep): c for c in rep_y.isotypic_components}
+    return [(c.irrep, c, by_irrep[id(c.irrep)]) for c in rep_x.isotypic_components if id(c.irrep) in by_irrep]
+
+
+def _trivial_component(rep: Rep) -> IsotypicComponent | None:
+    first = rep.isotypic_components[0]
+    return first if first.irrep is rep.group._irreps[0] else None
+
+
+def _check_rep(rep: Any, name: str) -> None:
+    if not isinstance(rep, Rep):
+        raise TypeError(f"{name} must be a symm.Rep, got {type(rep).__name__}")

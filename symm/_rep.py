@@ -1,0 +1,411 @@
+"""Real orthogonal representations of finite groups and their isotypic decomposition."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from symm._group import Group, _as_matrix_stack
+
+__all__ = ["IsotypicComponent", "Irrep", "Rep", "direct_sum", "permutation_matrices"]
+
+ORTHOGONALITY_TOL = 1e-8
+_HOMOMORPHISM_FLOP_BUDGET = 4e9  # above this, the homomorphism check samples relations
+
+
+@dataclass(frozen=True)
+class IsotypicComponent:
+    """One isotypic component of a rep: ``multiplicity`` copies of ``irrep`` on columns ``slice`` of Q.
+
+    Inside the slice the columns are copies-major: copy ``c`` occupies ``slice.start + c*d .. + d``.
+    """
+
+    irrep: Irrep
+    multiplicity: int
+    slice: slice
+
+    @property
+    def dim(self) -> int:
+        """``multiplicity * irrep.dim``."""
+        return self.multiplicity * self.irrep.dim
+
+
+@dataclass(frozen=True)
+class _Decomposition:
+    change_of_basis: np.ndarray
+    components: tuple[IsotypicComponent, ...]
+
+
+class Rep:
+    """A real orthogonal representation ``ρ: G → O(D)``, given by the images of the group's generators.
+
+    Its isotypic decomposition ``ρ(g) = Q (⊕_k I_{m_k} ⊗ ρ̂_k(g)) Qᵀ`` is computed on first use and cached.
+
+    Parameters
+    ----------
+    group : Group
+    generator_images : array_like, shape (n_generators, D, D)
+        Orthogonal matrices, ``generator_images[s] = ρ(group.generators[s])``. They must define a
+        homomorphism; this is verified.
+    name : str, optional
+
+    Examples
+    --------
+    >>> import numpy as np, symm
+    >>> G = symm.groups.cyclic(4)
+    >>> rot = np.array([[0., -1.], [1., 0.]])
+    >>> rep = symm.Rep(G, [rot])
+    >>> rep.size, [c.multiplicity for c in rep.isotypic_components]
+    (2, [1])
+    """
+
+    def __init__(self, group: Group, generator_images: Any, *, name: str | None = None) -> None:
+        if not isinstance(group, Group):
+            raise TypeError(f"group must be a symm.Group, got {type(group).__name__}")
+        images = _as_matrix_stack(generator_images, "generator_images")
+        if images.shape[0] != len(group.generators):
+            raise ValueError(
+                f"generator_images must hold one matrix per generator of {group.name} "
+                f"({len(group.generators)}), got {images.shape[0]}"
+            )
+        d = images.shape[1]
+        for s, m in enumerate(images):
+            err = np.abs(m.T @ m - np.eye(d)).max()
+            if err > ORTHOGONALITY_TOL:
+                raise ValueError(
+                    f"generator_images[{s}] is not orthogonal (max |MᵀM - I| = {err:.2e}); symm needs "
+                    "orthogonal representations (orthogonalise with a change of basis first)"
+                )
+        self.group = group
+        self.generator_images = images
+        self.generator_images.setflags(write=False)
+        self.name = name or "rep"
+        self._decomposition: _Decomposition | None = None
+        self._matrices: np.ndarray | None = None
+        self._check_homomorphism()
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_generators(cls, matrices: Any, *, name: str | None = None, max_order: int | None = None) -> Rep:
+        """A rep whose group is the closure of its own generator matrices.
+
+        Examples
+        --------
+        >>> import numpy as np, symm
+        >>> mirror = np.diag([1., -1., 1.])
+        >>> rep = symm.Rep.from_generators([mirror])
+        >>> rep.group.order
+        2
+        """
+        from symm._group import DEFAULT_MAX_ORDER
+
+        mats = _as_matrix_stack(matrices, "matrices")
+        group = Group.from_matrices(mats, max_order=max_order or DEFAULT_MAX_ORDER)
+        return cls(group, mats, name=name)
+
+    @classmethod
+    def from_escnn(cls, rep: Any) -> Rep:
+        """The symm rep of an escnn ``Representation`` (or ``FieldType``), keeping its irreps and change of basis."""
+        from symm._escnn import rep_from_escnn
+
+        return rep_from_escnn(rep)
+
+    @classmethod
+    def regular(cls, group: Group) -> Rep:
+        """The regular representation of ``group``."""
+        return group.regular_rep()
+
+    @classmethod
+    def trivial(cls, group: Group, size: int = 1) -> Rep:
+        """``size`` copies of the trivial representation of ``group``."""
+        return group.trivial_rep(size)
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def size(self) -> int:
+        """The dimension ``D``."""
+        return self.generator_images.shape[1]
+
+    def __call__(self, g: int) -> np.ndarray:
+        """``ρ(g)``, shape (D, D)."""
+        g = self.group._check_element(g)
+        if self._matrices is not None:
+            return self._matrices[g].copy()
+        out = np.eye(self.size)
+        for s in reversed(self.group.word(g)):
+            out = self.generator_images[s] @ out
+        return out
+
+    def matrices(self) -> np.ndarray:
+        """All ``ρ(g)`` in ``group.elements`` order, shape (order, D, D). Cached; read-only."""
+        if self._matrices is None:
+            self._matrices = _all_matrices(self.group, self.generator_images)
+            self._matrices.setflags(write=False)
+        return self._matrices
+
+    def character(self) -> np.ndarray:
+        """``χ(g) = tr ρ(g)`` for every element, shape (order,)."""
+        return np.trace(self.matrices(), axis1=1, axis2=2)
+
+    def _check_homomorphism(self) -> None:
+        group, gens, d = self.group, self.generator_images, self.size
+        n_s = len(group.generators)
+        perms = _as_permutations(gens)
+        if perms is not None:
+            elems = element_permutations(group, perms)
+            for s in range(n_s):
+                if not np.array_equal(perms[s][elems], elems[group._left_table[s]]):
+                    raise ValueError(
+                        f"generator_images do not define a homomorphism of {group.name}: "
+                        f"ρ(g_{s})ρ(h) != ρ(g_{s}h) for some h"
+                    )
+            return
+        if n_s * group.order * d**3 <= _HOMOMORPHISM_FLOP_BUDGET:
+            mats = self.matrices()
+            for s in range(n_s):
+                lhs = np.matmul(gens[s], mats)
+                err = np.abs(lhs - mats[group._left_table[s]]).max()
+                if err > 1e-7:
+                    self._matrices = None
+                    raise ValueError(
+                        f"generator_images do not define a homomorphism of {group.name}: ρ(g_{s})ρ(h) differs "
+                        f"from ρ(g_{s}h) by {err:.2e} for some h"
+                    )
+            return
+        rng = np.random.default_rng(0)
+        for _ in range(64):
+            a, b = (int(v) for v in rng.integers(group.order, size=2))
+            err = np.abs(self(a) @ self(b) - self(group.compose(a, b))).max()
+            if err > 1e-7:
+                raise ValueError(
+                    f"generator_images do not define a homomorphism of {group.name}: "
+                    f"ρ({a})ρ({b}) != ρ({a}·{b}) (error {err:.2e})"
+                )
+
+    # ------------------------------------------------------------------ decomposition
+    def _decomposed(self) -> _Decomposition:
+        if self._decomposition is None:
+            from symm._decompose import decompose
+
+            self._decomposition = decompose(self)
+        return self._decomposition
+
+    @property
+    def change_of_basis(self) -> np.ndarray:
+        """Orthogonal ``Q`` (D, D) with ``Qᵀ ρ(g) Q = ⊕_k I_{m_k} ⊗ ρ̂_k(g)``, trivial first, copies-major."""
+        return self._decomposed().change_of_basis
+
+    @property
+    def isotypic_components(self) -> tuple[IsotypicComponent, ...]:
+        """The isotypic components in the order of ``Q``'s columns (trivial first)."""
+        return self._decomposed().components
+
+    @property
+    def irreps(self) -> tuple[Irrep, ...]:
+        """One irrep per irreducible copy, in the order of ``Q``'s columns."""
+        return tuple(itertools.chain.from_iterable([c.irrep] * c.multiplicity for c in self.isotypic_components))
+
+    def multiplicity(self, irrep: Irrep) -> int:
+        """How many copies of ``irrep`` this rep contains."""
+        return sum(c.multiplicity for c in self.isotypic_components if c.irrep is irrep)
+
+    # ------------------------------------------------------------------ operations
+    def change_basis(self, P: Any, *, name: str | None = None) -> Rep:
+        """The equivalent rep ``g ↦ P ρ(g) Pᵀ`` for an orthogonal ``P`` (D, D). Reuses this decomposition."""
+        P = np.asarray(P, dtype=np.float64)
+        if P.shape != (self.size, self.size):
+            raise ValueError(f"P must have shape ({self.size}, {self.size}) for a rep of size {self.size}, got {P.shape}")
+        err = np.abs(P.T @ P - np.eye(self.size)).max()
+        if err > ORTHOGONALITY_TOL:
+            raise ValueError(f"P must be orthogonal (max |PᵀP - I| = {err:.2e})")
+        new = Rep(self.group, P @ self.generator_images @ P.T, name=name or self.name)
+        if self._decomposition is not None:
+            d = self._decomposition
+            new._decomposition = _Decomposition(_polish(P @ d.change_of_basis), d.components)
+        return new
+
+    def __add__(self, other: Rep) -> Rep:
+        return direct_sum(self, other)
+
+    def __mul__(self, count: int) -> Rep:
+        if not isinstance(count, int) or count < 1:
+            return NotImplemented
+        return direct_sum(*([self] * count))
+
+    __rmul__ = __mul__
+
+    def tensor(self, other: Rep) -> Rep:
+        """The tensor product rep ``g ↦ ρ(g) ⊗ σ(g)`` (Kronecker order: this rep's index is major)."""
+        _same_group(self, other)
+        images = np.stack([np.kron(a, b) for a, b in zip(self.generator_images, other.generator_images)])
+        return Rep(self.group, images, name=f"{self.name}⊗{other.name}")
+
+    def to_escnn(self) -> Any:
+        """This rep as an escnn ``Representation`` (the group must come from escnn)."""
+        from symm._escnn import rep_to_escnn
+
+        return rep_to_escnn(self)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{c.irrep.id}×{c.multiplicity}" for c in self.isotypic_components) if self._decomposition else "…"
+        return f"<symm.Rep {self.name} of {self.group.name}, size {self.size}: {parts}>"
+
+
+class Irrep(Rep):
+    """An irreducible representation in its canonical real form, registered with its group.
+
+    Attributes
+    ----------
+    id : hashable
+        Identifier within the group's registry (escnn's id for groups from escnn).
+    dim : int
+        The dimension ``d``.
+    type : {"R", "C", "H"}
+        Real, complex or quaternionic type.
+    endomorphism_basis : ndarray, shape (s, d, d)
+        Orthogonal basis of ``End_G(ρ̂)`` with ``s = 1, 2, 4``, following escnn's conventions
+        (``E_0 = I``; ``E_b = u_b ⊗ I_{d/2}`` or ``u_b ⊗ I_{d/4}`` for the complex / quaternion units).
+    """
+
+    def __init__(self, group: Group, generator_images: Any, *, id: Any, type: str, endomorphism_basis: Any,
+                 name: str | None = None) -> None:
+        super().__init__(group, generator_images, name=name or f"irrep {id}")
+        if type not in ("R", "C", "H"):
+            raise ValueError(f"type must be 'R', 'C' or 'H', got {type!r}")
+        self.id = id
+        self.type = type
+        basis = np.asarray(endomorphism_basis, dtype=np.float64)
+        self.endomorphism_basis = basis
+        self.endomorphism_basis.setflags(write=False)
+        ident = IsotypicComponent(self, 1, slice(0, self.size))
+        self._decomposition = _Decomposition(np.eye(self.size), (ident,))
+
+    @property
+    def dim(self) -> int:
+        """The dimension ``d``."""
+        return self.size
+
+    @property
+    def endomorphism_dim(self) -> int:
+        """``s = dim End_G(ρ̂)``: 1, 2 or 4."""
+        return self.endomorphism_basis.shape[0]
+
+    def __repr__(self) -> str:
+        return f"<symm.Irrep {self.id} of {self.group.name}: dim {self.dim}, type {self.type}>"
+
+    def __reduce__(self) -> tuple:
+        return (_registered_irrep, (self.group, self.id))
+
+
+def _registered_irrep(group: Group, id: Any) -> Irrep:
+    return group.irrep(id)
+
+
+def direct_sum(*reps: Rep, name: str | None = None) -> Rep:
+    """The direct sum ``ρ_1 ⊕ ... ⊕ ρ_n`` (block-diagonal). Reuses the summands' decompositions.
+
+    Examples
+    --------
+    >>> import symm
+    >>> G = symm.groups.dihedral(3)
+    >>> rep = symm.direct_sum(G.regular_rep(), G.natural_rep("standard"))
+    >>> rep.size
+    8
+    """
+    if not reps:
+        raise ValueError("direct_sum needs at least one rep")
+    for r in reps:
+        if not isinstance(r, Rep):
+            raise TypeError(f"direct_sum takes symm.Rep objects, got {type(r).__name__}")
+    for r in reps[1:]:
+        _same_group(reps[0], r)
+    sizes = [r.size for r in reps]
+    total = sum(sizes)
+    offsets = np.cumsum([0, *sizes])
+    images = np.zeros((len(reps[0].group.generators), total, total))
+    for r, o in zip(reps, offsets):
+        images[:, o : o + r.size, o : o + r.size] = r.generator_images
+    out = Rep(reps[0].group, images, name=name or "⊕".join(r.name for r in reps))
+    # Assemble the decomposition from the summands: block-diagonal Q, columns regrouped per irrep.
+    columns: dict[int, list[np.ndarray]] = {}
+    irreps: dict[int, Irrep] = {}
+    for r, o in zip(reps, offsets):
+        q = r.change_of_basis
+        for c in r.isotypic_components:
+            key = id(c.irrep)
+            block = np.zeros((total, c.dim))
+            block[o : o + r.size] = q[:, c.slice]
+            columns.setdefault(key, []).append(block)
+            irreps[key] = c.irrep
+    order = sorted(irreps, key=lambda k: irreps[k].group._irreps.index(irreps[k]))
+    q_cols, comps, start = [], [], 0
+    for k in order:
+        block = np.concatenate(columns[k], axis=1)
+        m = block.shape[1] // irreps[k].dim
+        comps.append(IsotypicComponent(irreps[k], m, slice(start, start + block.shape[1])))
+        q_cols.append(block)
+        start += block.shape[1]
+    out._decomposition = _Decomposition(np.concatenate(q_cols, axis=1), tuple(comps))
+    return out
+
+
+def permutation_matrices(perms: np.ndarray) -> np.ndarray:
+    """Permutation matrices ``P`` with ``P e_i = e_{p[i]}``, shape (n_perms, n, n)."""
+    perms = np.asarray(perms)
+    n = perms.shape[-1]
+    out = np.zeros((perms.shape[0], n, n))
+    for k, p in enumerate(perms):
+        out[k, p, np.arange(n)] = 1.0
+    return out
+
+
+def _same_group(a: Rep, b: Rep, names: tuple[str, str] = ("rep", "other")) -> None:
+    if a.group is not b.group:
+        raise ValueError(f"{names[0]} and {names[1]} are reps of different groups ({a.group.name} vs {b.group.name})")
+
+
+def _all_matrices(group: Group, gens: np.ndarray) -> np.ndarray:
+    """``ρ(g)`` for all elements, built along the breadth-first tree: ``ρ(g_s h) = ρ(g_s) ρ(h)``."""
+    d = gens.shape[1]
+    out = np.empty((group.order, d, d))
+    out[0] = np.eye(d)
+    parent, pgen = group._parent, group._parent_gen
+    # Elements are in BFS order, so parents always precede children; process level by level in batches.
+    depth = np.zeros(group.order, dtype=np.int64)
+    for i in range(1, group.order):
+        depth[i] = depth[parent[i]] + 1
+    for level in range(1, int(depth.max(initial=0)) + 1):
+        idx = np.nonzero(depth == level)[0]
+        for s in range(gens.shape[0]):
+            sel = idx[pgen[idx] == s]
+            if sel.size:
+                out[sel] = np.matmul(gens[s], out[parent[sel]])
+    return out
+
+
+def _as_permutations(gens: np.ndarray) -> np.ndarray | None:
+    """Generator images as permutation arrays ``p`` (``P e_i = e_{p[i]}``), or ``None`` if they are not."""
+    if not np.all((gens == 0.0) | (gens == 1.0)):
+        return None
+    if not np.all(gens.sum(axis=1) == 1.0) or not np.all(gens.sum(axis=2) == 1.0):
+        return None
+    return np.argmax(gens, axis=1)
+
+
+def element_permutations(group: Group, perms: np.ndarray) -> np.ndarray:
+    """Every element's permutation of the rep's points, shape (order, D), from the generators' ``perms``."""
+    out = np.empty((group.order, perms.shape[1]), dtype=np.int64)
+    out[0] = np.arange(perms.shape[1])
+    parent, pgen = group._parent, group._parent_gen
+    for i in range(1, group.order):
+        out[i] = perms[pgen[i]][out[parent[i]]]
+    return out
+
+
+def _polish(q: np.ndarray) -> np.ndarray:
+    """The nearest orthogonal matrix (polar factor)."""
+    u, _, vt = np.linalg.svd(q)
+    return u @ vt

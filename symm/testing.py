@@ -1,0 +1,74 @@
+"""Test helpers for users and for symm's own suite, backend-agnostic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from symm._array_api import constant, device_of, namespace_of
+from symm._rep import Rep
+
+__all__ = ["assert_equivariant"]
+
+
+def assert_equivariant(
+    f: Callable[[Any], Any],
+    rep_in: Rep,
+    rep_out: Rep,
+    x: Any,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_elements: int = 256,
+    seed: int = 0,
+) -> None:
+    """Check ``f(x ρ_in(g)ᵀ) = f(x) ρ_out(g)ᵀ`` for every group element (or a random sample of them).
+
+    Parameters
+    ----------
+    f : callable
+        Maps an array of shape (N, D_in) to one of shape (N, D_out), in the same namespace.
+    rep_in, rep_out : Rep
+        Input and output representations. Pass ``rep_out = group.trivial_rep(D_out)`` for invariance.
+    x : array, shape (N, D_in)
+        Test inputs in any Array API namespace.
+    rtol, atol : float, optional
+        Tolerances relative to ``max |f(x)|``. Default: 1e-10 for float64, 1e-5 otherwise.
+    max_elements : int
+        Groups larger than this are checked on a random sample of this many elements.
+    seed : int
+        Seed of that sample.
+
+    Raises
+    ------
+    AssertionError
+        Naming the first element that fails and the error size.
+    """
+    xp = namespace_of(x=x)
+    if rep_in.group is not rep_out.group:
+        raise ValueError("rep_in and rep_out must be reps of the same group")
+    group = rep_in.group
+    if group.order <= max_elements:
+        elements = range(group.order)
+    else:
+        elements = np.random.default_rng(seed).choice(group.order, size=max_elements, replace=False)
+    f64 = x.dtype == xp.float64
+    rtol = (1e-10 if f64 else 1e-5) if rtol is None else rtol
+    atol = 0.0 if atol is None else atol
+    dev = device_of(x)
+    y = f(x)
+    ref_scale = float(xp.max(xp.abs(y))) if y.size else 0.0
+    for g in elements:
+        g = int(g)
+        r_in = constant(rep_in, ("rho", g), lambda g=g: rep_in(g), xp, dev, x.dtype)
+        r_out = constant(rep_out, ("rho", g), lambda g=g: rep_out(g), xp, dev, y.dtype)
+        lhs = f(x @ xp.matrix_transpose(r_in))
+        rhs = y @ xp.matrix_transpose(r_out)
+        err = float(xp.max(xp.abs(lhs - rhs))) if y.size else 0.0
+        if not err <= atol + rtol * max(ref_scale, 1.0):
+            raise AssertionError(
+                f"not equivariant at group element {g} of {group.name}: max |f(ρ_in(g)x) - ρ_out(g)f(x)| = "
+                f"{err:.3e} > {atol + rtol * max(ref_scale, 1.0):.3e}"
+            )
