@@ -1,0 +1,158 @@
+"""Every backend x the same tests; escnn interop; lint; docs; bench.
+
+``nox`` with no arguments runs the default sessions: the CPU test sessions, ``escnn``, ``lint`` and ``docs``.
+GPU sessions are tagged ``gpu`` (``nox -t gpu``); benchmarks are ``nox -s bench``.
+
+Environment:
+    SYMM_TORCH_REQ       pip requirement for torch (default ``torch``). CI pins ``torch==2.13.0``,
+                         a CPU build;
+                         an unpinned ``torch`` pulls a multi-GB CUDA build.
+    SYMM_TORCH_CUDA_REQ  pip requirement for torch in ``tests(torch-cuda)`` (default ``torch``).
+    SYMM_CUPY_REQ        pip requirement for cupy (default ``cupy-cuda12x``).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import time
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.error_on_missing_interpreters = True
+
+PYTHON = "3.11"
+TORCH_PLUGIN = "backends/torch"
+TEST_DEPS = ["pytest>=7", "array-api-strict>=2.0"]
+LINT_PATHS = ["symm", "backends", "tests", "benchmarks", "noxfile.py"]
+
+# backend id -> (extra pip requirements, SYMM_BACKENDS value)
+BACKENDS: dict[str, tuple[list[str], str]] = {
+    "numpy": ([], "numpy"),
+    "array_api_strict": ([], "array_api_strict"),
+    "torch": (["@torch"], "torch"),
+    "jax": (["jax"], "jax"),
+    "dask": (["dask[array]"], "dask"),
+    "cupy": (["numpy>=2", "@cupy"], "cupy"),
+    "torch-cuda": (["@torch-cuda"], "torch-cuda"),
+}
+CPU_BACKENDS = ["numpy", "array_api_strict", "torch", "jax", "dask"]
+GPU_BACKENDS = ["cupy", "torch-cuda"]
+
+nox.options.sessions = [f"tests({b})" for b in CPU_BACKENDS] + ["escnn", "lint", "docs"]
+
+
+def _torch_req() -> str:
+    return os.environ.get("SYMM_TORCH_REQ", "torch")
+
+
+def _resolve(req: str) -> str:
+    return {
+        "@torch": _torch_req(),
+        "@torch-cuda": os.environ.get("SYMM_TORCH_CUDA_REQ", "torch"),
+        "@cupy": os.environ.get("SYMM_CUPY_REQ", "cupy-cuda12x"),
+    }.get(req, req)
+
+
+def _has_torch_plugin() -> bool:
+    return os.path.exists(os.path.join(TORCH_PLUGIN, "pyproject.toml"))
+
+
+def _install(session: nox.Session, *args: str) -> None:
+    t0 = time.perf_counter()
+    session.install(*args)
+    session.log(f"install took {time.perf_counter() - t0:.1f}s: {' '.join(args)}")
+
+
+def _install_symm(session: nox.Session, *, torch_plugin: bool) -> None:
+    _install(session, "-e", ".")
+    if torch_plugin and _has_torch_plugin():
+        _install(session, "-e", TORCH_PLUGIN)
+
+
+def _pytest(session: nox.Session, backends: str, *, torch_plugin: bool) -> None:
+    paths = ["tests"]
+    plugin_tests = os.path.join(TORCH_PLUGIN, "tests")
+    if torch_plugin and _has_torch_plugin() and os.path.isdir(plugin_tests):
+        paths.append(plugin_tests)
+    # One pytest run over all paths: tests/ always collects tests, so pytest's exit code 5 cannot occur.
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        *paths,
+        *session.posargs,
+        env={"SYMM_BACKENDS": backends, "JAX_ENABLE_X64": "1"},
+    )
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize(
+    "backend",
+    [nox.param(b, id=b) for b in CPU_BACKENDS] + [nox.param(b, id=b, tags=["gpu"]) for b in GPU_BACKENDS],
+)
+def tests(session: nox.Session, backend: str) -> None:
+    """The numerical suite on one array backend (its own venv, only that backend installed)."""
+    reqs, selection = BACKENDS[backend]
+    uses_torch = backend in ("torch", "torch-cuda")
+    _install(session, *[_resolve(r) for r in reqs], *TEST_DEPS)
+    _install_symm(session, torch_plugin=uses_torch)
+    _pytest(session, selection, torch_plugin=uses_torch)
+
+
+@nox.session(python=PYTHON)
+def escnn(session: nox.Session) -> None:
+    """NumPy and torch backends with escnn installed, for the interop tests (escnn needs numpy<2)."""
+    # escnn's hard dependency py3nj needs a Fortran compiler, and escnn only imports it optionally:
+    # install escnn without dependencies, then the dependencies it needs at import.
+    _install(session, "numpy<2", _torch_req(), *TEST_DEPS)
+    _install(session, "--no-deps", "escnn")
+    _install(session, "numpy<2", "lie_learn", "joblib", "pymanopt", "autograd", "scipy")
+    _install_symm(session, torch_plugin=True)
+    session.run("python", "-c", "import escnn, escnn.nn; escnn.group.cyclic_group(3)")
+    _pytest(session, "numpy,torch", torch_plugin=True)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    _install(session, "ruff==0.17.6")
+    paths = [p for p in LINT_PATHS if os.path.exists(p)]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the Sphinx site with warnings as errors."""
+    if not os.path.exists("docs/conf.py"):
+        session.skip("docs/conf.py does not exist yet: nothing to build")
+    reqs = "docs/requirements.txt"
+    if os.path.exists(reqs):
+        _install(session, "-r", reqs)
+    else:
+        _install(session, "sphinx")
+    _install_symm(session, torch_plugin=os.path.exists(reqs) and "torch" in open(reqs).read())
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", *session.posargs
+    )
+
+
+@nox.session(python=PYTHON, default=False, tags=["bench"])
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the alternatives (not part of the default run)."""
+    scripts = sorted(glob.glob("benchmarks/bench_*.py"))
+    has_main = os.path.exists("benchmarks/__main__.py")
+    if not has_main and not scripts:
+        session.skip("no benchmarks yet (benchmarks/__main__.py or benchmarks/bench_*.py)")
+    reqs = "benchmarks/requirements.txt"
+    _install(session, _torch_req())
+    if os.path.exists(reqs):
+        _install(session, "-r", reqs)
+    _install_symm(session, torch_plugin=True)
+    if has_main:
+        session.run("python", "-m", "benchmarks", *session.posargs)
+    else:
+        for script in scripts:
+            session.run("python", script, *session.posargs)
