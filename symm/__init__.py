@@ -9,6 +9,7 @@ and array-api-strict and return results in the input's namespace, device and dty
 from symm import groups, testing
 from symm._group import Group
 from symm._linalg import hom_basis, hom_dim, invariant_orthogonal_projector, project_equivariant
+from symm._plugins import plugins
 from symm._rep import IsotypicComponent, Irrep, Rep, direct_sum
 
 __version__ = "0.1.0"
@@ -23,6 +24,7 @@ __all__ = [
     "hom_basis",
     "hom_dim",
     "invariant_orthogonal_projector",
+    "plugins",
     "project_equivariant",
     "testing",
 ]
