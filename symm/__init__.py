@@ -8,7 +8,13 @@ and array-api-strict and return results in the input's namespace, device and dty
 
 from symm import groups, testing
 from symm._group import Group
-from symm._linalg import hom_basis, hom_dim, invariant_orthogonal_projector, project_equivariant
+from symm._linalg import (
+    hom_basis,
+    hom_dim,
+    invariant_orthogonal_projector,
+    invariant_sym_dim,
+    project_equivariant,
+)
 from symm._plugins import plugins
 from symm._rep import IsotypicComponent, Irrep, Rep, direct_sum
 
@@ -24,6 +30,7 @@ __all__ = [
     "hom_basis",
     "hom_dim",
     "invariant_orthogonal_projector",
+    "invariant_sym_dim",
     "plugins",
     "project_equivariant",
     "testing",

@@ -13,6 +13,7 @@ __all__ = [
     "hom_basis",
     "hom_dim",
     "invariant_orthogonal_projector",
+    "invariant_sym_dim",
     "project_blocks",
     "project_equivariant",
     "shared_components",
@@ -71,6 +72,24 @@ def hom_dim(rep_x: Rep, rep_y: Rep) -> int:
     2
     """
     return sum(cx.multiplicity * cy.multiplicity * irrep.endomorphism_dim for irrep, cx, cy in shared_components(rep_x, rep_y))
+
+
+def invariant_sym_dim(rep: Rep) -> int:
+    """Number of free parameters of a symmetric G-invariant ``D × D`` matrix (e.g. a symmetric covariance).
+
+    Per isotypic component with multiplicity ``m`` and ``s = dim End_G``: ``m + s·m(m−1)/2``
+    (real symmetric, complex Hermitian or quaternionic Hermitian ``m × m`` matrices).
+
+    Examples
+    --------
+    >>> import symm
+    >>> G = symm.groups.cyclic(4)
+    >>> symm.invariant_sym_dim(G.regular_rep() * 2)  # 2 R-type irreps (3 each) + 1 C-type (4)
+    10
+    """
+    _check_rep(rep, "rep")
+    return sum(c.multiplicity + c.irrep.endomorphism_dim * c.multiplicity * (c.multiplicity - 1) // 2
+               for c in rep.isotypic_components)
 
 
 def hom_basis(rep_x: Rep, rep_y: Rep) -> np.ndarray:
