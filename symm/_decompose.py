@@ -234,7 +234,7 @@ def _commutant_samples(rep: Rep, x: np.ndarray) -> np.ndarray:
             inv = np.argsort(p)
             acc += x[:, inv][:, :, inv]
         return acc / group.order
-    if group.order * d**3 * len(x) * 2 <= _REYNOLDS_FLOP_BUDGET:
+    if group.order * d**3 * len(x) * 2 <= _REYNOLDS_FLOP_BUDGET and group.order * d * d * 8 <= 2**28:
         mats = rep.matrices()
         acc = np.zeros_like(x)
         for m in mats:

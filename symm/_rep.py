@@ -14,6 +14,7 @@ __all__ = ["IsotypicComponent", "Irrep", "Rep", "direct_sum", "permutation_matri
 
 ORTHOGONALITY_TOL = 1e-8
 _HOMOMORPHISM_FLOP_BUDGET = 4e9  # above this, the homomorphism check samples relations
+_MATRICES_CACHE_BYTES = 2**27  # matrices() of larger reps are recomputed rather than kept
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,8 @@ class Rep:
                         f"generator_images do not define a homomorphism of {group.name}: ρ(g_{s})ρ(h) differs "
                         f"from ρ(g_{s}h) by {err:.2e} for some h"
                     )
+            if mats.nbytes > _MATRICES_CACHE_BYTES:
+                self._matrices = None
             return
         rng = np.random.default_rng(0)
         for _ in range(64):
