@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
+import subprocess
 import time
 
 import nox
@@ -53,6 +55,18 @@ def _resolve(req: str) -> str:
         "@torch-cuda": os.environ.get("SYMM_TORCH_CUDA_REQ", "torch"),
         "@cupy": os.environ.get("SYMM_CUPY_REQ", "cupy-cuda12x"),
     }.get(req, req)
+
+
+def _nvidia_gpu() -> str | None:
+    """A description of the NVIDIA GPUs found by ``nvidia-smi -L``, or None."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 and "GPU" in out.stdout else None
 
 
 def _has_torch_plugin() -> bool:
@@ -95,6 +109,13 @@ def _pytest(session: nox.Session, backends: str, *, torch_plugin: bool) -> None:
 def tests(session: nox.Session, backend: str) -> None:
     """The numerical suite on one array backend (its own venv, only that backend installed)."""
     reqs, selection = BACKENDS[backend]
+    if backend in GPU_BACKENDS:
+        gpu = _nvidia_gpu()
+        if gpu is None and not os.environ.get("SYMM_FORCE_GPU_SESSIONS"):
+            # Skip before installing multi-GB CUDA wheels; SYMM_FORCE_GPU_SESSIONS=1 installs and runs anyway
+            # (the GPU tests then skip inside pytest with the reason).
+            session.skip(f"no CUDA GPU (nvidia-smi -L found none): {backend} needs one")
+        session.log(f"GPUs: {gpu}")
     uses_torch = backend in ("torch", "torch-cuda")
     _install(session, *[_resolve(r) for r in reqs], *TEST_DEPS)
     _install_symm(session, torch_plugin=uses_torch)
@@ -106,10 +127,17 @@ def escnn(session: nox.Session) -> None:
     """NumPy and torch backends with escnn installed, for the interop tests (escnn needs numpy<2)."""
     # escnn's hard dependency py3nj needs a Fortran compiler, and escnn only imports it optionally:
     # install escnn without dependencies, then the dependencies it needs at import.
-    _install(session, "numpy<2", _torch_req(), *TEST_DEPS)
+    # lie_learn is built against NumPy 1: pin numpy<2 for every install of this session.
+    constraints = os.path.join(session.create_tmp(), "escnn-constraints.txt")
+    with open(constraints, "w") as f:
+        f.write("numpy<2\n")
+    pin = ["-c", constraints]
+    _install(session, *pin, "numpy<2", _torch_req(), *TEST_DEPS)
     _install(session, "--no-deps", "escnn")
-    _install(session, "numpy<2", "lie_learn", "joblib", "pymanopt", "autograd", "scipy")
-    _install_symm(session, torch_plugin=True)
+    _install(session, *pin, "lie_learn", "joblib", "pymanopt", "autograd", "scipy")
+    _install(session, *pin, "-e", ".")
+    if _has_torch_plugin():
+        _install(session, *pin, "-e", TORCH_PLUGIN)
     session.run("python", "-c", "import escnn, escnn.nn; escnn.group.cyclic_group(3)")
     _pytest(session, "numpy,torch", torch_plugin=True)
 
