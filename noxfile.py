@@ -138,7 +138,12 @@ def escnn(session: nox.Session) -> None:
     _install(session, *pin, "-e", ".")
     if _has_torch_plugin():
         _install(session, *pin, "-e", TORCH_PLUGIN)
-    session.run("python", "-c", "import escnn, escnn.nn; escnn.group.cyclic_group(3)")
+    session.run(
+        "python",
+        "-c",
+        "import escnn.gspaces, escnn.nn; G = escnn.group.cyclic_group(3); "
+        "escnn.nn.FieldType(escnn.gspaces.no_base_space(G), [G.regular_representation])",
+    )
     _pytest(session, "numpy,torch", torch_plugin=True)
 
 
