@@ -44,7 +44,10 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 #: subcommands defined in other modules: name -> "module:attribute" (a Command)
-EXTERNAL_COMMANDS: dict[str, str] = {}
+EXTERNAL_COMMANDS: dict[str, str] = {
+    "demo": "symm._demo:COMMAND",
+    "bench": "symm._bench:COMMAND",
+}
 
 
 def command(name: str, *, help: str, configure: Callable[[argparse.ArgumentParser], None] | None = None):

@@ -1,0 +1,120 @@
+"""``symm bench``: run the benchmark suite of a symm checkout and show its ratio tables.
+
+The benchmarks are not part of the installed package: they live in ``benchmarks/`` at the root of a symm
+checkout (``bench_stats.py``, ``bench_decompose.py``, ``bench_torch.py``, ...). ``symm bench`` looks for that
+folder next to the imported ``symm`` package (an editable install or a checkout on ``sys.path``), then in the
+current directory. It runs ``python -m benchmarks`` if the folder has a ``__main__.py``, otherwise every
+``bench_*.py`` script in turn, in quick mode unless ``--full`` is given. Quick mode is announced to the
+scripts both as the ``--quick`` option (for scripts that mention it) and as ``SYMM_BENCH_QUICK=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from symm._cli import CLIError, Command, _write
+
+__all__ = ["COMMAND", "find_benchmarks"]
+
+
+def find_benchmarks(start: Path | None = None) -> Path | None:
+    """The ``benchmarks/`` folder of the symm checkout in use, or ``None`` outside a checkout.
+
+    Parameters
+    ----------
+    start : Path, optional
+        Look here first (a checkout root); by default next to the imported package, then the current
+        directory.
+    """
+    import symm
+
+    candidates = [] if start is None else [Path(start)]
+    candidates += [Path(symm.__file__).resolve().parent.parent, Path.cwd()]
+    for root in candidates:
+        folder = root / "benchmarks"
+        if folder.is_dir() and ((folder / "__main__.py").exists() or any(folder.glob("bench_*.py"))):
+            return folder
+    return None
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--full", action="store_true", help="full sizes and repeats (default: quick mode)")
+    p.add_argument(
+        "--only",
+        metavar="NAME",
+        default=None,
+        help="run only the scripts whose file name contains NAME (e.g. stats, torch)",
+    )
+    p.add_argument("--list", action="store_true", help="list the benchmark scripts and exit")
+    p.add_argument("--path", metavar="DIR", default=None, help="a symm checkout to take benchmarks/ from")
+
+
+def _stream(cmd: list[str], cwd: Path, env: dict[str, str]) -> int:
+    """Run ``cmd``, forwarding its output line by line through the CLI's output function."""
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    out = proc.stdout
+    if out is not None:
+        for line in out:
+            _write(line.rstrip("\n"))
+    return proc.wait()
+
+
+def _run(args: argparse.Namespace) -> int:
+    folder = find_benchmarks(Path(args.path) if args.path else None)
+    if folder is None:
+        raise CLIError(
+            "the benchmarks are not installed with the symm package; they live in benchmarks/ of a symm "
+            "checkout: run `python -m symm bench` from the checkout root (or pass --path CHECKOUT)"
+        )
+    root = folder.parent
+    quick = not args.full
+    env = dict(os.environ)
+    if quick:
+        env["SYMM_BENCH_QUICK"] = "1"
+    pythonpath = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(root) + (os.pathsep + pythonpath if pythonpath else "")
+
+    if (folder / "__main__.py").exists() and not args.only and not args.list:
+        cmd = [sys.executable, "-m", "benchmarks", *(["--quick"] if quick else [])]
+        _write(f"symm bench: {' '.join(cmd[1:])} (in {root}){' — quick mode' if quick else ''}")
+        return _stream(cmd, root, env)
+
+    scripts = sorted(folder.glob("bench_*.py"))
+    if args.only:
+        scripts = [s for s in scripts if args.only in s.name]
+        if not scripts:
+            raise CLIError(f"no benchmark script in {folder} matches {args.only!r}")
+    if args.list:
+        for s in scripts:
+            _write(str(s.relative_to(root)))
+        return 0
+    if not scripts:
+        raise CLIError(f"{folder} holds no bench_*.py scripts")
+    _write(f"symm bench: {len(scripts)} script(s) from {folder}, {'quick' if quick else 'full'} mode")
+    summary = []
+    for script in scripts:
+        text = script.read_text(encoding="utf-8", errors="replace")
+        extra = ["--quick"] if quick and "--quick" in text else []
+        _write("")
+        _write(f"== {script.name} {' '.join(extra)}".rstrip())
+        t0 = time.perf_counter()
+        code = _stream([sys.executable, str(script), *extra], root, env)
+        summary.append((script.name, code, time.perf_counter() - t0))
+    _write("")
+    _write("summary:")
+    for name, code, dt in summary:
+        _write(f"  {name:<28} {'ok' if code == 0 else f'FAILED (exit {code})':<18} {dt:7.1f} s")
+    return 0 if all(code == 0 for _, code, _ in summary) else 1
+
+
+#: the ``symm bench`` subcommand (registered in :data:`symm._cli.EXTERNAL_COMMANDS`)
+COMMAND = Command(
+    "bench", "run the benchmark suite of a symm checkout (quick mode by default)", _run, _configure
+)
