@@ -1,0 +1,160 @@
+"""Equivariant least squares, solved block by block in the isotypic basis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from symm._array_api import constant, device_of
+from symm._rep import Rep
+from symm._stats import _hashable, _n_samples, _pair_plan, _PairPlan, _prepare
+
+__all__ = ["lstsq"]
+
+
+def lstsq(x: Any, y: Any, rep_x: Rep, rep_y: Rep) -> Any:
+    """The equivariant least-squares map: ``A ∈ Hom_G(ρ_x, ρ_y)`` minimising ``‖Y − X Aᵀ‖_F``.
+
+    The minimiser of minimum Frobenius norm is ``A = R(Σ y xᵀ) R(Σ x xᵀ)⁺`` with
+    ``R(M) = (1/|G|) Σ_g ρ_y(g) M ρ_x(g)ᵀ``; it equals plain least squares on the orbit-augmented data
+    ``{(ρ_x(g) x_n, ρ_y(g) y_n)}``. Both projected Gram matrices are block diagonal in the isotypic bases, so
+    the pseudo-inverse is taken on each isotypic component separately (``m_k d_k`` square blocks, one
+    batched call), and the result is mapped back, ``A = Q_y (⊕_k B_k) Q_xᵀ``. There is no intercept: centre
+    the data first for an affine fit.
+
+    Parameters
+    ----------
+    x : array, shape (N, D_x)
+        Inputs, samples along axis 0.
+    y : array, shape (N, D_y)
+        Targets.
+    rep_x, rep_y : Rep
+        Representations of the rows of ``x`` and ``y``, of the same group.
+
+    Returns
+    -------
+    array, shape (D_y, D_x)
+        ``A`` with ``y_n ≈ A x_n``, in the inputs' namespace, device and dtype. Singular directions of the
+        projected Gram matrix get the minimum-norm answer (relative cut-off ``max(m d)·eps`` per block).
+
+    Examples
+    --------
+    >>> import numpy as np, symm
+    >>> rep = symm.groups.cyclic(3).permutation_rep()
+    >>> x = np.random.default_rng(0).normal(size=(20, 3))
+    >>> A_true = np.array([[2.0, 1.0, 0.0], [0.0, 2.0, 1.0], [1.0, 0.0, 2.0]])  # a circulant
+    >>> A = symm.lstsq(x, x @ A_true.T, rep, rep)
+    >>> bool(np.allclose(A, A_true))
+    True
+    """
+    if y is None:
+        raise TypeError("lstsq() needs targets y of shape (N, D_y)")
+    xp, x, y, rep_x, rep_y = _prepare(x, y, rep_x, rep_y)
+    if _n_samples(x) < 1:
+        raise ValueError("x must hold at least one sample")
+    xt = xp.matrix_transpose(x)
+    return _solve_grams(xt @ x, xp.matrix_transpose(y) @ x, rep_x, rep_y, xp)
+
+
+# --------------------------------------------------------------------------------------------- internals
+
+
+class _LstsqTables:
+    """Host gather tables of the block-wise solve for one ``(rep_x, rep_y)`` pair."""
+
+    def __init__(self, plan: _PairPlan) -> None:
+        from symm._linalg import shared_components
+        from symm._stats import projection_gather
+
+        rep_x, rep_y = plan.reps()
+        dx, dy = rep_x.size, rep_y.size
+        shared = shared_components(rep_x, rep_y)
+        self.k = len(shared)
+        self.nx = max((cx.dim for _, cx, _ in shared), default=1)
+        self.ny = max((cy.dim for _, _, cy in shared), default=1)
+        k, nx, ny = max(self.k, 1), self.nx, self.ny
+        # Π on Zxx = Q_xᵀ Cxx Q_x and on Zyx = Q_yᵀ Cyx Q_x, cut into per-component blocks (zero padded).
+        idx_xx, w_xx = projection_gather(rep_x, rep_x)
+        idx_yx, w_yx = projection_gather(rep_x, rep_y)
+        idx_xx = idx_xx.reshape(dx * dx, -1)
+        idx_yx = idx_yx.reshape(dy * dx, -1)
+        self.idx_xx = np.full((k, nx, nx, idx_xx.shape[1]), dx * dx, dtype=np.int64)
+        self.w_xx = np.zeros((k, nx, nx, idx_xx.shape[1]))
+        self.idx_yx = np.full((k, ny, nx, idx_yx.shape[1]), dy * dx, dtype=np.int64)
+        self.w_yx = np.zeros((k, ny, nx, idx_yx.shape[1]))
+        # Back from the batch W (k, ny, nx) (flattened, zero appended) to the isotypic D_y × D_x matrix.
+        self.idx_back = np.full((dy, dx), k * ny * nx, dtype=np.int64)
+        for c, (_, cx, cy) in enumerate(shared):
+            rx = np.arange(cx.slice.start, cx.slice.stop)
+            ry = np.arange(cy.slice.start, cy.slice.stop)
+            pos = (rx[:, None] * dx + rx[None, :]).reshape(-1)
+            self.idx_xx[c, : len(rx), : len(rx)] = idx_xx[pos].reshape(len(rx), len(rx), -1)
+            self.w_xx[c, : len(rx), : len(rx)] = w_xx[pos].reshape(len(rx), len(rx), -1)
+            pos = (ry[:, None] * dx + rx[None, :]).reshape(-1)
+            self.idx_yx[c, : len(ry), : len(rx)] = idx_yx[pos].reshape(len(ry), len(rx), -1)
+            self.w_yx[c, : len(ry), : len(rx)] = w_yx[pos].reshape(len(ry), len(rx), -1)
+            local = c * ny * nx + np.arange(len(ry))[:, None] * nx + np.arange(len(rx))[None, :]
+            self.idx_back[np.ix_(ry, rx)] = local
+
+
+def _tables(plan: _PairPlan) -> _LstsqTables:
+    tabs = getattr(plan, "_lstsq_tables", None)
+    if tabs is None:
+        tabs = plan._lstsq_tables = _LstsqTables(plan)
+    return tabs
+
+
+def _device_tables(plan: _PairPlan, xp: Any, dev: Any, dt: Any) -> tuple:
+    key = ("lstsq", xp.__name__, _hashable(dev), dt)
+    hit = plan.bundles.get(key)
+    if hit is not None:
+        return hit
+    rep_x, rep_y = plan.reps()
+    tabs = _tables(plan)
+    i64 = xp.int64
+    out = (
+        tabs,
+        constant(plan, "lstsq.idx_xx", lambda: tabs.idx_xx.reshape(-1), xp, dev, i64),
+        constant(plan, "lstsq.w_xx", lambda: tabs.w_xx, xp, dev, dt),
+        constant(plan, "lstsq.idx_yx", lambda: tabs.idx_yx.reshape(-1), xp, dev, i64),
+        constant(plan, "lstsq.w_yx", lambda: tabs.w_yx, xp, dev, dt),
+        constant(plan, "lstsq.idx_back", lambda: tabs.idx_back.reshape(-1), xp, dev, i64),
+        constant(rep_x, "symm.stats.Q", lambda: rep_x.change_of_basis, xp, dev, dt),
+        constant(rep_x, "symm.stats.QT", lambda: rep_x.change_of_basis.T, xp, dev, dt),
+        constant(rep_y, "symm.stats.Q", lambda: rep_y.change_of_basis, xp, dev, dt),
+        constant(rep_y, "symm.stats.QT", lambda: rep_y.change_of_basis.T, xp, dev, dt),
+        xp.zeros((1,), dtype=dt, device=dev),
+    )
+    plan.bundles[key] = out
+    return out
+
+
+def _solve_grams(cxx: Any, cyx: Any, rep_x: Rep, rep_y: Rep, xp: Any) -> Any:
+    """``R(Cyx) R(Cxx)⁺`` from the raw Gram matrices ``Cxx = Σ x xᵀ`` (D_x, D_x), ``Cyx = Σ y xᵀ``."""
+    plan = _pair_plan(rep_x, rep_y)
+    dev, dt = device_of(cxx), cxx.dtype
+    tabs, idx_xx, w_xx, idx_yx, w_yx, idx_back, qx, qxt, qy, qyt, zero = _device_tables(plan, xp, dev, dt)
+    dx, dy = rep_x.size, rep_y.size
+    if tabs.k == 0:
+        return xp.zeros((dy, dx), dtype=dt, device=dev)
+    zxx = xp.concat((xp.reshape(qxt @ cxx @ qx, (-1,)), zero))
+    zyx = xp.concat((xp.reshape(qyt @ cyx @ qx, (-1,)), zero))
+    bxx = xp.sum(xp.reshape(xp.take(zxx, idx_xx, axis=0), w_xx.shape) * w_xx, axis=-1)
+    byx = xp.sum(xp.reshape(xp.take(zyx, idx_yx, axis=0), w_yx.shape) * w_yx, axis=-1)
+    blocks = byx @ _pinv(bxx, xp)  # (k, ny, nx)
+    flat = xp.concat((xp.reshape(blocks, (-1,)), zero))
+    a_iso = xp.reshape(xp.take(flat, idx_back, axis=0), (dy, dx))
+    return qy @ a_iso @ qxt
+
+
+def _pinv(b: Any, xp: Any) -> Any:
+    """Batched Moore–Penrose pseudo-inverse; Dask has none in its Array API namespace, so there each (small)
+    batch is inverted lazily chunk-wise with NumPy (the chunks of a Dask array are NumPy arrays)."""
+    if array_api_compat.is_dask_namespace(xp):
+        b = b.rechunk(b.shape)
+        eps = float(np.finfo(np.dtype(b.dtype)).eps)
+        rcond = max(b.shape[-2:]) * eps
+        return b.map_blocks(lambda blk: np.linalg.pinv(blk, rcond), dtype=b.dtype)
+    return xp.linalg.pinv(b)

@@ -1,0 +1,192 @@
+"""A streaming, mergeable estimator of symmetric moments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from symm._array_api import device_of, namespace_of
+from symm._rep import Rep, _same_group
+from symm._stats import (
+    _check_rep,
+    _cov_from_moments,
+    _prepare,
+    _symmetric_mean,
+    _var_from_moments,
+)
+
+__all__ = ["SymmetricMoments"]
+
+
+class SymmetricMoments:
+    """Streaming, mergeable symmetric mean, variance, covariance and equivariant least squares.
+
+    The estimator keeps the sample count ``N``, the plain means ``x̄`` (and ``ȳ``) and the centred
+    second moments ``M_xx = Σ (x − x̄)(x − x̄)ᵀ`` (and ``M_yx``, ``M_yy``): memory is ``O(D²)`` whatever
+    ``N`` is. Batches and estimators are combined in the parallel form of Chan, Golub and LeVeque: with
+    ``δ = x̄_b − x̄_a``, ``x̄ = x̄_a + δ N_b / N`` and ``M = M_a + M_b + δ_y δ_xᵀ N_a N_b / N``. The symmetry
+    is applied when a statistic is asked for, so the answers equal :func:`symm.mean`, :func:`symm.var`,
+    :func:`symm.cov` and :func:`symm.lstsq` on the concatenated data (up to rounding).
+
+    Parameters
+    ----------
+    rep_x : Rep
+        Representation of the rows of ``x``.
+    rep_y : Rep, optional
+        Representation of the rows of ``y``, of the same group. When given, every :meth:`update` needs a
+        ``y`` and the cross-moments (for ``cov`` and ``lstsq``) are tracked.
+
+    Attributes
+    ----------
+    n : int
+        Number of samples seen.
+
+    Examples
+    --------
+    >>> import numpy as np, symm
+    >>> rep = symm.groups.cyclic(4).regular_rep()
+    >>> x = np.random.default_rng(0).normal(size=(100, 4))
+    >>> est = symm.SymmetricMoments(rep)
+    >>> for batch in np.split(x, 4):
+    ...     _ = est.update(batch)
+    >>> bool(np.allclose(est.cov(), symm.cov(x, None, rep)))
+    True
+    """
+
+    def __init__(self, rep_x: Rep, rep_y: Rep | None = None) -> None:
+        self.rep_x = _check_rep(rep_x, "rep_x")
+        self.rep_y = None if rep_y is None else _check_rep(rep_y, "rep_y")
+        if self.rep_y is not None:
+            _same_group(self.rep_x, self.rep_y, ("rep_x", "rep_y"))
+        self.n = 0
+        self._xp: Any = None
+        self._xbar: Any = None
+        self._ybar: Any = None
+        self._mxx: Any = None
+        self._myx: Any = None
+        self._myy: Any = None
+
+    # ----------------------------------------------------------------------------------------- updating
+    def update(self, x: Any, y: Any = None) -> SymmetricMoments:
+        """Add a batch ``x`` of shape (N_b, D_x) (and ``y`` of shape (N_b, D_y)); returns ``self``."""
+        if self.rep_y is None and y is not None:
+            raise ValueError("this estimator was built without rep_y, so update() takes no y")
+        if self.rep_y is not None and y is None:
+            raise ValueError("this estimator tracks y (rep_y was given): update(x, y) needs y")
+        xp, x, y, _, _ = _prepare(x, y, self.rep_x, self.rep_y)
+        nb = int(x.shape[0])
+        if nb == 0:
+            return self
+        xbar = xp.mean(x, axis=0)
+        xc = x - xbar
+        xct = xp.matrix_transpose(xc)
+        batch = {"n": nb, "xbar": xbar, "mxx": xct @ xc}
+        if y is not None:
+            ybar = xp.mean(y, axis=0)
+            yc = y - ybar
+            yct = xp.matrix_transpose(yc)
+            batch.update(ybar=ybar, myx=yct @ xc, myy=yct @ yc)
+        self._absorb(xp, batch, "x")
+        return self
+
+    def merge(self, other: SymmetricMoments) -> SymmetricMoments:
+        """A new estimator holding the data of ``self`` and ``other`` (neither is changed)."""
+        if not isinstance(other, SymmetricMoments):
+            raise TypeError(f"other must be a SymmetricMoments, got {type(other).__name__}")
+        if other.rep_x is not self.rep_x or other.rep_y is not self.rep_y:
+            raise ValueError("other must be built on the same rep_x and rep_y objects as this estimator")
+        out = SymmetricMoments(self.rep_x, self.rep_y)
+        for src in (self, other):
+            if src.n:
+                out._absorb(src._xp, src._state(), "other")
+        return out
+
+    def _state(self) -> dict:
+        return {"n": self.n, "xbar": self._xbar, "ybar": self._ybar, "mxx": self._mxx, "myx": self._myx,
+                "myy": self._myy}
+
+    def _absorb(self, xp: Any, b: dict, name: str) -> None:
+        if self.n == 0:
+            self._xp = xp
+            self.n = b["n"]
+            self._xbar, self._mxx = b["xbar"], b["mxx"]
+            self._ybar, self._myx, self._myy = b.get("ybar"), b.get("myx"), b.get("myy")
+            return
+        namespace_of(state=self._xbar, **{name: b["xbar"]})
+        dt = xp.result_type(self._xbar, b["xbar"])
+        na, nb = self.n, b["n"]
+        n = na + nb
+        f = na * nb / n
+
+        def cast(a: Any) -> Any:
+            return a if a.dtype == dt else xp.astype(a, dt)
+
+        dx = cast(b["xbar"]) - cast(self._xbar)
+        self._xbar = cast(self._xbar) + dx * (nb / n)
+        self._mxx = cast(self._mxx) + cast(b["mxx"]) + f * (xp.reshape(dx, (-1, 1)) * xp.reshape(dx, (1, -1)))
+        if self.rep_y is not None:
+            dy = cast(b["ybar"]) - cast(self._ybar)
+            self._ybar = cast(self._ybar) + dy * (nb / n)
+            col = xp.reshape(dy, (-1, 1))
+            self._myx = cast(self._myx) + cast(b["myx"]) + f * (col * xp.reshape(dx, (1, -1)))
+            self._myy = cast(self._myy) + cast(b["myy"]) + f * (col * xp.reshape(dy, (1, -1)))
+        self.n = n
+
+    # ----------------------------------------------------------------------------------------- answers
+    def _need(self, what: str, need_y: bool = False) -> None:
+        if self.n == 0:
+            raise ValueError(f"no data yet: call update() before {what}()")
+        if need_y and self.rep_y is None:
+            raise ValueError(f"{what}() needs y: build the estimator with rep_y and pass y to update()")
+
+    def _which(self, which: str) -> tuple[Any, Any, Rep]:
+        if which == "x":
+            return self._xbar, self._mxx, self.rep_x
+        if which == "y":
+            self._need("y statistics", need_y=True)
+            return self._ybar, self._myy, self.rep_y
+        raise ValueError(f"which must be 'x' or 'y', got {which!r}")
+
+    def mean(self, which: str = "x") -> Any:
+        """The symmetric mean ``P_inv x̄`` (``which="y"``: of ``y``), shape (D,)."""
+        self._need("mean")
+        xbar, _, rep = self._which(which)
+        return _symmetric_mean(xbar, rep, self._xp)
+
+    def var(self, which: str = "x", *, correction: float = 1) -> Any:
+        """The symmetric variance ``diag cov``, shape (D,), as :func:`symm.var`."""
+        self._need("var")
+        xbar, m2, rep = self._which(which)
+        return _var_from_moments(m2, xbar, self.n, rep, correction, self._xp)
+
+    def cov(self, which: str | None = None, *, correction: float = 1) -> Any:
+        """The symmetric covariance, as :func:`symm.cov`.
+
+        ``which=None`` gives the cross-covariance (D_y, D_x) when ``y`` is tracked and the auto-covariance
+        of ``x`` otherwise; ``"x"`` or ``"y"`` ask for an auto-covariance.
+        """
+        self._need("cov")
+        if which is None and self.rep_y is not None:
+            return _cov_from_moments(self._myx, self._xbar, self._ybar, self.n, self.rep_x, self.rep_y,
+                                     correction, self._xp)
+        xbar, m2, rep = self._which("x" if which is None else which)
+        return _cov_from_moments(m2, xbar, xbar, self.n, rep, rep, correction, self._xp)
+
+    def lstsq(self) -> Any:
+        """The equivariant least-squares map ``A`` (D_y, D_x) of :func:`symm.lstsq` on all data seen."""
+        from symm._lstsq import _solve_grams
+
+        self._need("lstsq", need_y=True)
+        xp, n = self._xp, self.n
+        xbar, ybar = self._xbar, self._ybar
+        cxx = self._mxx + n * (xp.reshape(xbar, (-1, 1)) * xp.reshape(xbar, (1, -1)))
+        cyx = self._myx + n * (xp.reshape(ybar, (-1, 1)) * xp.reshape(xbar, (1, -1)))
+        return _solve_grams(cxx, cyx, self.rep_x, self.rep_y, xp)
+
+    @property
+    def device(self) -> Any:
+        """The device of the stored moments (``None`` before the first update)."""
+        return None if self._xbar is None else device_of(self._xbar)
+
+    def __repr__(self) -> str:
+        ys = "" if self.rep_y is None else f", rep_y={self.rep_y.name}"
+        return f"SymmetricMoments(rep_x={self.rep_x.name}{ys}, n={self.n})"
