@@ -8,6 +8,7 @@ and array-api-strict and return results in the input's namespace, device and dty
 
 from symm import groups, testing
 from symm._group import Group
+from symm._isotypic import from_isotypic, irrep_norms, to_isotypic
 from symm._linalg import (
     hom_basis,
     hom_dim,
@@ -15,8 +16,11 @@ from symm._linalg import (
     invariant_sym_dim,
     project_equivariant,
 )
+from symm._lstsq import lstsq
+from symm._moments import SymmetricMoments
 from symm._plugins import plugins
-from symm._rep import IsotypicComponent, Irrep, Rep, direct_sum
+from symm._rep import Irrep, IsotypicComponent, Rep, direct_sum
+from symm._stats import cov, mean, var, var_mean
 
 __version__ = "0.1.0"
 
@@ -25,13 +29,22 @@ __all__ = [
     "Irrep",
     "IsotypicComponent",
     "Rep",
+    "SymmetricMoments",
+    "cov",
     "direct_sum",
+    "from_isotypic",
     "groups",
     "hom_basis",
     "hom_dim",
     "invariant_orthogonal_projector",
     "invariant_sym_dim",
+    "irrep_norms",
+    "lstsq",
+    "mean",
     "plugins",
     "project_equivariant",
     "testing",
+    "to_isotypic",
+    "var",
+    "var_mean",
 ]
