@@ -51,6 +51,14 @@ class _RepPlan:
             raise RuntimeError("representation was garbage collected")
         return rep
 
+    def orbit_average(self) -> np.ndarray:
+        """``(1/|G|) Σ_g |ρ(g)|`` for a signed permutation rep: averages a vector over the orbits of the
+        coordinates (the diagonal of ``R(S)`` is this average of ``diag S``, the signs squaring away)."""
+        perms, _ = self.signed_perm
+        p = np.zeros((self.size, self.size))
+        np.add.at(p, (perms, np.broadcast_to(np.arange(self.size), perms.shape)), 1.0)
+        return p / self.order
+
     def projector(self) -> np.ndarray:
         """``P_inv`` (D, D): orbit average for signed permutations, ``Q_triv Q_trivᵀ`` otherwise."""
         if self._projector is None:
@@ -172,12 +180,17 @@ def _pair_plan(rep_x: Rep, rep_y: Rep) -> _PairPlan:
     return plan
 
 
+_MONOMIAL_TOL = 1e-12
+
+
 def _is_monomial(rep: Rep) -> bool:
-    """Whether every generator image is a signed permutation matrix."""
+    """Whether every generator image is a signed permutation matrix (entries within 1e-12 of 0 or ±1)."""
     g = rep.generator_images
-    nz = g != 0.0
+    nz = np.abs(g) > 0.5
     return bool(
-        np.all(nz.sum(axis=1) == 1) and np.all(nz.sum(axis=2) == 1) and np.all(np.abs(g[nz]) == 1.0)
+        np.all(nz.sum(axis=1) == 1)
+        and np.all(nz.sum(axis=2) == 1)
+        and np.all(np.abs(np.abs(g) - nz) <= _MONOMIAL_TOL)
     )
 
 
@@ -188,7 +201,7 @@ def _element_signed_permutations(rep: Rep) -> tuple[np.ndarray, np.ndarray]:
     """
     group, gens = rep.group, rep.generator_images
     gen_perm = np.argmax(np.abs(gens), axis=1)  # (n_s, D): column c -> row π(c)
-    gen_sign = np.take_along_axis(gens, gen_perm[:, None, :], axis=1)[:, 0, :]
+    gen_sign = np.sign(np.take_along_axis(gens, gen_perm[:, None, :], axis=1)[:, 0, :])
     perms = np.empty((group.order, rep.size), dtype=np.int64)
     signs = np.empty((group.order, rep.size))
     perms[0], signs[0] = np.arange(rep.size), 1.0
@@ -266,11 +279,11 @@ def _project_iso(Z: Any, idx: Any, w: Any, zero: Any, xp: Any) -> Any:
     return xp.reshape(xp.sum(g * w, axis=1), (dy, dx))
 
 
-def _reynolds_diag(v_or_S: Any, plan: _PairPlan, xp: Any, bundle: tuple, proj: Any) -> Any:
-    """``diag R(S)`` for an auto-covariance: from ``diag S`` for signed permutations (``P_inv`` average),
-    from ``S`` otherwise."""
+def _reynolds_diag(v_or_S: Any, plan: _PairPlan, xp: Any, bundle: tuple, avg: Any) -> Any:
+    """``diag R(S)`` for an auto-covariance: from ``diag S`` for signed permutations (``avg`` is the orbit
+    average), from ``S`` otherwise."""
     if bundle[0] == "perm":
-        return v_or_S @ proj
+        return v_or_S @ avg
     _, _, _, idx, w, qx, _qy, qxt, _qyt, zero = bundle
     P = _project_iso(qxt @ v_or_S @ qx, idx, w, zero, xp)
     return xp.sum((qx @ P) * qx, axis=1)
@@ -512,10 +525,10 @@ def var_mean(x: Any, rep: Rep, *, correction: float = 1) -> tuple[Any, Any]:
     if bundle[0] == "perm":
         a = xbar @ comp
         v = xp.sum(xc * xc, axis=0) + n * (a * a)
-        out = _reynolds_diag(v, plan, xp, bundle, proj)
+        out = _reynolds_diag(v, plan, xp, bundle, _orbit_average(rep, xp, dev, dt))
     else:
         S = _centred_moment(xc, xc, xbar, xbar, comp, comp, n, xp)
-        out = _reynolds_diag(S, plan, xp, bundle, proj)
+        out = _reynolds_diag(S, plan, xp, bundle, None)
     return out / (n - correction), xbar @ proj
 
 
@@ -539,13 +552,16 @@ def _var_from_moments(m2: Any, xbar: Any, n: int, rep: Rep, correction: float, x
     dev, dt = device_of(m2), m2.dtype
     plan = _pair_plan(rep, rep)
     bundle = _bundle(plan, xp, dev, dt)
-    proj = constant(rep, "symm.stats.P", lambda: _rep_plan(rep).projector(), xp, dev, dt)
     a = xbar @ bundle[1]
     if bundle[0] == "perm":
         v = xp.linalg.diagonal(m2) + n * (a * a)
-    else:
-        v = m2 + xp.reshape(a * n, (-1, 1)) * xp.reshape(a, (1, -1))
-    return _reynolds_diag(v, plan, xp, bundle, proj) / (n - correction)
+        return _reynolds_diag(v, plan, xp, bundle, _orbit_average(rep, xp, dev, dt)) / (n - correction)
+    v = m2 + xp.reshape(a * n, (-1, 1)) * xp.reshape(a, (1, -1))
+    return _reynolds_diag(v, plan, xp, bundle, None) / (n - correction)
+
+
+def _orbit_average(rep: Rep, xp: Any, dev: Any, dt: Any) -> Any:
+    return constant(rep, "symm.stats.orbit_average", lambda: _rep_plan(rep).orbit_average(), xp, dev, dt)
 
 
 def _symmetric_mean(xbar: Any, rep: Rep, xp: Any) -> Any:

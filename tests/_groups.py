@@ -1,0 +1,99 @@
+"""Representations shared by the statistics tests, and NumPy float64 oracles on the orbit-augmented data.
+
+Each case is a pair ``(rep_x, rep_y)`` of reps of one group. Most ``rep_x`` are put in a random orthogonal
+basis, which mixes the copies of every irrep (so estimators that ignore cross-copy terms fail); two are left
+as (signed) permutation reps so that the gather path of the Reynolds projection is exercised as well.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+import symm
+from symm import groups
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    rep_x: symm.Rep
+    rep_y: symm.Rep
+
+
+def random_orthogonal(d: int, seed: int) -> np.ndarray:
+    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(d, d)))
+    return q * np.sign(np.diag(r))
+
+
+def _mixed(rep: symm.Rep, seed: int) -> symm.Rep:
+    return rep.change_basis(random_orthogonal(rep.size, seed), name=f"{rep.name}·P")
+
+
+def _build(name: str) -> Case:
+    if name == "C6-complex":  # C-type irreps with multiplicity 2, mixed basis
+        G = groups.cyclic(6)
+        return Case(name, _mixed(G.regular_rep() * 2, 1), G.regular_rep() + G.trivial_rep(1))
+    if name == "D4":
+        G = groups.dihedral(4)
+        return Case(name, _mixed(G.regular_rep() + G.natural_rep("standard"), 2), G.natural_rep("permutation"))
+    if name == "Q8-quaternionic":  # H-type irrep with multiplicity 2
+        G = groups.quaternion()
+        return Case(name, _mixed(G.regular_rep() * 2, 3), G.natural_rep("quaternion") + G.trivial_rep(2))
+    if name == "Dic3":  # dicyclic: H-type irreps next to C- and R-type ones
+        G = groups.dicyclic(3)
+        return Case(name, _mixed(G.natural_rep("quaternion") * 2 + G.trivial_rep(1), 4), G.regular_rep())
+    if name == "C2xD3":
+        G = groups.direct_product(groups.cyclic(2), groups.dihedral(3))
+        return Case(name, _mixed(G.regular_rep(), 5), G.natural_rep("H.standard") + G.natural_rep("G.permutation"))
+    if name == "C4-perm":  # plain permutation rep: gather path
+        G = groups.cyclic(4)
+        return Case(name, G.regular_rep() * 3, G.regular_rep())
+    if name == "D4-signed":  # signed permutation rep: gather path with signs
+        G = groups.dihedral(4)
+        signed = symm.Rep(G, [[[0.0, -1.0], [1.0, 0.0]], [[1.0, 0.0], [0.0, -1.0]]], name="signed")
+        return Case(name, signed * 2 + G.regular_rep(), signed)
+    raise KeyError(name)
+
+
+CASE_NAMES: tuple[str, ...] = ("C6-complex", "D4", "Q8-quaternionic", "Dic3", "C2xD3", "C4-perm", "D4-signed")
+
+
+@functools.cache
+def case(name: str) -> Case:
+    c = _build(name)
+    # decompose eagerly so that timing-sensitive tests do not pay for it
+    _ = c.rep_x.isotypic_components, c.rep_y.isotypic_components
+    return c
+
+
+# --------------------------------------------------------------------------------------------- oracles
+
+
+def augment(x: np.ndarray, rep: symm.Rep) -> np.ndarray:
+    """The orbit-augmented data set ``{ρ(g) x_n}``, shape (|G|·N, D), group-element-major."""
+    mats = rep.matrices()
+    return np.concatenate([x @ m.T for m in mats])
+
+
+def oracle_mean(x: np.ndarray, rep: symm.Rep) -> np.ndarray:
+    return augment(x, rep).mean(axis=0)
+
+
+def oracle_cov(x: np.ndarray, y: np.ndarray, rep_x: symm.Rep, rep_y: symm.Rep) -> np.ndarray:
+    """Population covariance (D_y, D_x) of the augmented pairs ``(ρ_x(g) x_n, ρ_y(g) y_n)``."""
+    xa, ya = augment(x, rep_x), augment(y, rep_y)
+    return (ya - ya.mean(0)).T @ (xa - xa.mean(0)) / len(xa)
+
+
+def oracle_lstsq(x: np.ndarray, y: np.ndarray, rep_x: symm.Rep, rep_y: symm.Rep) -> np.ndarray:
+    """Plain minimum-norm least squares on the augmented data, as a (D_y, D_x) map."""
+    sol = np.linalg.lstsq(augment(x, rep_x), augment(y, rep_y), rcond=None)[0]
+    return sol.T
+
+
+def reynolds(A: np.ndarray, rep_x: symm.Rep, rep_y: symm.Rep) -> np.ndarray:
+    """Explicit group average ``(1/|G|) Σ_g ρ_y(g) A ρ_x(g)ᵀ``."""
+    return np.mean([my @ A @ mx.T for mx, my in zip(rep_x.matrices(), rep_y.matrices(), strict=True)], axis=0)
