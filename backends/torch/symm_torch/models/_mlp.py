@@ -1,0 +1,208 @@
+"""EMLP and IMLP: multilayer perceptrons with permutation-rep hidden layers."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import symm
+import torch
+
+from symm_torch._escnn import is_field_type, split_input, wrap_output
+from symm_torch._reps import as_rep, check_same_group
+from symm_torch.nn._base import EquivariantModule
+from symm_torch.nn._basis import IrrepSubspaceNormPooling, trivial_field_type
+from symm_torch.nn._linear import eLinear
+
+__all__ = ["EMLP", "IMLP"]
+
+
+def _activation(activation: Any) -> torch.nn.Module:
+    if isinstance(activation, torch.nn.Module):
+        return copy.deepcopy(activation)
+    if isinstance(activation, str):
+        cls = getattr(torch.nn, activation, None)
+        if isinstance(cls, type) and issubclass(cls, torch.nn.Module):
+            return cls()
+    raise ValueError(
+        f"activation must be the name of a torch.nn activation (e.g. 'ReLU', 'ELU', 'SiLU') or a pointwise "
+        f"torch.nn.Module, got {activation!r}"
+    )
+
+
+def _hidden_units(hidden_units: Any) -> list[int]:
+    if isinstance(hidden_units, int) or not isinstance(hidden_units, Sequence):
+        raise TypeError(f"hidden_units must be a sequence of positive ints, got {hidden_units!r}")
+    units = list(hidden_units)
+    if any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in units):
+        raise ValueError(f"hidden_units must be a sequence of positive ints, got {hidden_units!r}")
+    return units
+
+
+def _permutation_hidden_rep(hidden_rep: Any, group: symm.Group) -> symm.Rep:
+    """The hidden rep, checked to act by permutation matrices (so pointwise activations commute with it)."""
+    rep = group.regular_rep() if hidden_rep is None else as_rep(hidden_rep, "hidden_rep")
+    if rep.group is not group:
+        raise ValueError(
+            f"hidden_rep must be a rep of the model's group {group.name}, got one of {rep.group.name}"
+        )
+    gens = rep.generator_images
+    rounded = np.rint(gens)
+    is_perm = (
+        np.abs(gens - rounded).max() < 1e-9
+        and np.all((rounded == 0) | (rounded == 1))
+        and np.all(rounded.sum(axis=1) == 1)
+        and np.all(rounded.sum(axis=2) == 1)
+    )
+    if not is_perm:
+        raise ValueError(
+            f"hidden_rep {rep.name!r} (size {rep.size}) is not a permutation rep: its generator images "
+            "are not permutation matrices, so a pointwise activation would break equivariance. Use a "
+            "regular or other permutation rep (default: the group's regular rep), or change its basis so "
+            "that it permutes coordinates."
+        )
+    if rep is not group.regular_rep():
+        rep = symm.Rep(group, rounded, name=rep.name)  # exact 0/1 images
+    return rep
+
+
+class EMLP(EquivariantModule):
+    r"""A G-equivariant MLP: ``eLinear → σ → eLinear → σ → … → eLinear``.
+
+    Hidden layer ``i`` carries ``⌈hidden_units[i] / |ρ_h|⌉`` copies of the hidden rep ``ρ_h`` (default the
+    regular rep). ``ρ_h(g)`` permutes coordinates, so a pointwise activation ``σ`` commutes with it and every
+    layer, hence the model, satisfies ``f(ρ_in(g) x) = ρ_out(g) f(x)``.
+
+    Parameters
+    ----------
+    in_type, out_type : symm.Rep or escnn FieldType
+        Input and output representations of one group.
+    hidden_units : sequence of int
+        Approximate widths of the hidden layers.
+    activation : str or torch.nn.Module
+        A ``torch.nn`` activation name or a pointwise module.
+    bias : bool
+        Invariant biases in every layer.
+    hidden_rep : symm.Rep or escnn Representation, optional
+        A permutation rep for the hidden layers; anything else raises ``ValueError``.
+
+    Shapes
+    ------
+    Input ``(..., D_in)``; output ``(..., D_out)``. ``GeometricTensor`` in gives ``GeometricTensor`` out.
+
+    Examples
+    --------
+    >>> import torch, symm
+    >>> from symm_torch.models import EMLP
+    >>> G = symm.groups.dihedral(4)
+    >>> model = EMLP(G.regular_rep(), G.natural_rep("standard"), hidden_units=[32, 32])
+    >>> model(torch.randn(3, 8)).shape
+    torch.Size([3, 2])
+    """
+
+    def __init__(
+        self,
+        in_type: Any,
+        out_type: Any,
+        hidden_units: Sequence[int] = (128, 128),
+        activation: Any = "ReLU",
+        bias: bool = True,
+        hidden_rep: Any = None,
+    ) -> None:
+        super().__init__()
+        self.in_type, self.out_type = in_type, out_type
+        self.in_rep = as_rep(in_type, "in_type")
+        self.out_rep = as_rep(out_type, "out_type", group=self.in_rep.group)
+        check_same_group(self.in_rep, self.out_rep, ("in_type", "out_type"))
+        units = _hidden_units(hidden_units)
+        base = _permutation_hidden_rep(hidden_rep, self.in_rep.group)
+        self.hidden_reps = [base * math.ceil(u / base.size) for u in units]
+        reps = [self.in_rep, *self.hidden_reps, self.out_rep]
+        layers: list[torch.nn.Module] = []
+        for i in range(len(reps) - 1):
+            layers.append(eLinear(reps[i], reps[i + 1], bias=bias))
+            if i < len(reps) - 2:
+                layers.append(_activation(activation))
+        self.net = torch.nn.Sequential(*layers)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_features(x, -1)
+        return self.net(x)
+
+    def forward(self, x: Any) -> Any:
+        """Apply the model; features on the last axis (axis 1 for a ``GeometricTensor``)."""
+        if isinstance(x, torch.Tensor):
+            return self._forward(x)
+        tensor, like = split_input(x, self.in_rep, self.in_type)
+        out = self._forward(tensor.movedim(1, -1)).movedim(-1, 1)
+        return wrap_output(out, like, self.out_type, self.out_rep)
+
+    def export(self) -> torch.nn.Sequential:
+        """``torch.nn.Sequential`` of ``Linear`` layers and activations with the same outputs."""
+        return torch.nn.Sequential(
+            *[m.export() if isinstance(m, eLinear) else copy.deepcopy(m) for m in self.net]
+        )
+
+
+class IMLP(EquivariantModule):
+    r"""A G-invariant MLP: an :class:`EMLP`, irrep-norm pooling, then an unconstrained linear head.
+
+    ``f(x) = A · pool(EMLP(x)) + a`` with ``pool`` the norms of the irreducible copies of the last hidden
+    layer (:class:`~symm_torch.nn.IrrepSubspaceNormPooling`), so ``f(ρ_in(g) x) = f(x)``.
+
+    Parameters
+    ----------
+    in_type : symm.Rep or escnn FieldType
+        Input representation.
+    out_dim : int
+        Number of invariant outputs.
+    hidden_units : sequence of int
+        Widths of the hidden layers; the EMLP ends in the last one (``⌈hidden_units[-1] / |ρ_h|⌉`` copies of
+        the hidden rep) and its irreducible copies are pooled.
+    activation, bias, hidden_rep
+        As in :class:`EMLP`.
+
+    Shapes
+    ------
+    Input ``(B, D_in)``; output ``(B, out_dim)`` (a trivial rep).
+    """
+
+    def __init__(
+        self,
+        in_type: Any,
+        out_dim: int,
+        hidden_units: Sequence[int] = (128, 128),
+        activation: Any = "ReLU",
+        bias: bool = True,
+        hidden_rep: Any = None,
+    ) -> None:
+        super().__init__()
+        self.in_type = in_type
+        self.in_rep = as_rep(in_type, "in_type")
+        if isinstance(out_dim, bool) or not isinstance(out_dim, int) or out_dim < 1:
+            raise ValueError(f"out_dim must be a positive int, got {out_dim!r}")
+        units = _hidden_units(hidden_units)
+        if not units:
+            raise ValueError("hidden_units must name at least one hidden layer (the one that is pooled)")
+        base = _permutation_hidden_rep(hidden_rep, self.in_rep.group)
+        last = base * math.ceil(units[-1] / base.size)
+        self.emlp = EMLP(self.in_rep, last, units[:-1], activation=activation, bias=bias, hidden_rep=base)
+        self.pool = IrrepSubspaceNormPooling(last)
+        self.head = torch.nn.Linear(self.pool.n_copies, out_dim, bias=bias)
+        self.out_rep = self.in_rep.group.trivial_rep(out_dim)
+        self.out_type = trivial_field_type(in_type, out_dim) if is_field_type(in_type) else self.out_rep
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != self.in_rep.size:
+            raise ValueError(
+                f"x must have shape (B, {self.in_rep.size}), got "
+                f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
+            )
+        return self.head(self.pool(self.emlp(x)))
+
+    def export(self) -> torch.nn.Sequential:
+        """``torch.nn.Sequential``: the exported EMLP, the pooling (Linear + LPPool1d) and the head."""
+        return torch.nn.Sequential(*self.emlp.export(), *self.pool.export(ndim=2), copy.deepcopy(self.head))

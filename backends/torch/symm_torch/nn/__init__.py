@@ -1,0 +1,25 @@
+"""Equivariant ``torch.nn`` modules.
+
+- :class:`eLinear`: ``W ∈ Hom_G(ρ_in, ρ_out)`` with ``hom_dim`` parameters, invariant bias.
+- :class:`eConv1D` (and :func:`GSpace1D` for escnn users): a Conv1d whose kernel taps lie in Hom_G.
+- :class:`Change2DisentangledBasis`: features to the isotypic basis.
+- :class:`IrrepSubspaceNormPooling`: one invariant norm per irreducible copy.
+- :class:`EquivMultivariateNormal`: an equivariant Gaussian head.
+"""
+
+from symm_torch._escnn import GSpace1D
+from symm_torch.nn._base import EquivariantModule
+from symm_torch.nn._basis import Change2DisentangledBasis, IrrepSubspaceNormPooling
+from symm_torch.nn._conv import eConv1D
+from symm_torch.nn._linear import eLinear
+from symm_torch.nn._normal import EquivMultivariateNormal
+
+__all__ = [
+    "Change2DisentangledBasis",
+    "EquivMultivariateNormal",
+    "EquivariantModule",
+    "GSpace1D",
+    "IrrepSubspaceNormPooling",
+    "eConv1D",
+    "eLinear",
+]

@@ -1,0 +1,163 @@
+"""eConv1D: a G-equivariant 1-D convolution whose every kernel tap lies in Hom_G."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from symm_torch._reps import as_rep, check_same_group
+from symm_torch.nn._base import EquivariantModule
+from symm_torch.nn._hom import expand_hom, init_std, register_hom
+from symm_torch.nn._linear import _invariant_basis
+
+__all__ = ["eConv1D"]
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+class eConv1D(EquivariantModule):
+    r"""A G-equivariant ``torch.nn.Conv1d``: ``G`` acts on the channels, trivially on the time axis.
+
+    .. math::
+
+        y[:, t] = b + \sum_{k=0}^{K-1} W_k\, x[:, s t + d k - p], \qquad
+        W_k = Q_{out} \Bigl(\bigoplus_i \sum_b \Theta_{k,i,b} \otimes E_{i,b}\Bigr) Q_{in}^\top
+        \in \mathrm{Hom}_G(\rho_{in}, \rho_{out})
+
+    so ``conv(ρ_in(g) x) = ρ_out(g) conv(x)`` for every ``g`` and every padding mode. The parameter
+    ``weight_params`` has shape ``(K, hom_dim)`` and trains like any other (its gradient is not ``None``).
+
+    Parameters
+    ----------
+    in_type, out_type : symm.Rep or escnn FieldType
+        Channel representations (``C_in``, ``C_out`` channels). escnn users build them on
+        :func:`~symm_torch.nn.GSpace1D`.
+    kernel_size, stride, padding, dilation : int
+        As in ``torch.nn.Conv1d`` (``padding`` may also be ``"valid"`` or ``"same"``).
+    bias : bool
+        Learn an invariant bias.
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
+        As in ``torch.nn.Conv1d``.
+    init_gain : float
+        ``Θ`` entries are ``N(0, init_gain² / (K s_i m_i^{in}))``.
+
+    Shapes
+    ------
+    Input ``(B, C_in, T)`` or ``(C_in, T)``; output ``(B, C_out, T_out)`` or ``(C_out, T_out)`` with
+    ``T_out = ⌊(T + 2p − d(K−1) − 1)/s⌋ + 1``.
+    """
+
+    def __init__(
+        self,
+        in_type: Any,
+        out_type: Any,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int | str = 0,
+        dilation: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        init_gain: float = math.sqrt(2.0),
+    ) -> None:
+        super().__init__()
+        self.in_type, self.out_type = in_type, out_type
+        self.in_rep = as_rep(in_type, "in_type")
+        self.out_rep = as_rep(out_type, "out_type")
+        check_same_group(self.in_rep, self.out_rep, ("in_type", "out_type"))
+        self.kernel_size = _positive_int(kernel_size, "kernel_size")
+        self.stride = _positive_int(stride, "stride")
+        self.dilation = _positive_int(dilation, "dilation")
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(f"padding must be an int >= 0, 'valid' or 'same', got {padding!r}")
+            if padding == "same" and self.stride != 1:
+                raise ValueError(
+                    f"padding='same' needs stride=1 (as in torch.nn.Conv1d), got stride={stride}"
+                )
+        else:
+            padding = _positive_int(padding, "padding", minimum=0)
+        self.padding = padding
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
+        self.padding_mode = padding_mode
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be a bool, got {bias!r}")
+        self.init_gain = float(init_gain)
+        self._plan = register_hom(self, self.in_rep, self.out_rep)
+        self.weight_params = torch.nn.Parameter(torch.empty(self.kernel_size, self._plan.dim))
+        q_triv = _invariant_basis(self.out_rep)
+        if bias and q_triv.shape[1] > 0:
+            self._register_constant("Q_inv", q_triv)
+            self.bias_params = torch.nn.Parameter(torch.empty(q_triv.shape[1]))
+        else:
+            self.register_parameter("bias_params", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Closed-form initialisation of the kernel; zero bias."""
+        std = torch.as_tensor(
+            init_std(self._plan, self.init_gain / math.sqrt(self.kernel_size)), dtype=self.weight_params.dtype
+        )
+        with torch.no_grad():
+            self.weight_params.copy_(torch.randn(self.weight_params.shape, dtype=std.dtype) * std)
+            if self.bias_params is not None:
+                self.bias_params.zero_()
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The expanded kernel, shape (C_out, C_in, K), as ``torch.nn.Conv1d.weight``."""
+        return expand_hom(self, self._plan, self.weight_params).permute(1, 2, 0)
+
+    @property
+    def bias(self) -> torch.Tensor | None:
+        """The expanded invariant bias, shape (C_out,), or ``None``."""
+        return None if self.bias_params is None else self.Q_inv @ self.bias_params
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim not in (2, 3):
+            raise ValueError(
+                f"x must have shape (B, {self.in_rep.size}, T) or ({self.in_rep.size}, T), "
+                f"got shape {tuple(x.shape)}"
+            )
+        self._check_features(x, -2)
+        weight, bias = self.weight, self.bias
+        if self.padding_mode != "zeros" and not isinstance(self.padding, str) and self.padding > 0:
+            x = F.pad(x, (self.padding, self.padding), mode=self.padding_mode)
+            return F.conv1d(x, weight, bias, self.stride, 0, self.dilation)
+        if self.padding_mode != "zeros" and self.padding == "same":
+            total = self.dilation * (self.kernel_size - 1)
+            x = F.pad(x, (total // 2, total - total // 2), mode=self.padding_mode)
+            return F.conv1d(x, weight, bias, self.stride, 0, self.dilation)
+        return F.conv1d(x, weight, bias, self.stride, self.padding, self.dilation)
+
+    def export(self) -> torch.nn.Conv1d:
+        """A ``torch.nn.Conv1d`` with the expanded kernel and bias."""
+        weight, bias = self.weight, self.bias
+        conv = torch.nn.Conv1d(
+            self.in_rep.size,
+            self.out_rep.size,
+            self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            bias=bias is not None,
+            padding_mode=self.padding_mode,
+            device=weight.device,
+            dtype=weight.dtype,
+        )
+        with torch.no_grad():
+            conv.weight.copy_(weight)
+            if bias is not None:
+                conv.bias.copy_(bias)
+        return conv

@@ -1,0 +1,162 @@
+"""The Hom_G parameterisation shared by eLinear and eConv1D.
+
+A map in ``Hom_G(ρ_x, ρ_y)`` is ``W = Q_y (⊕_k Σ_b Θ_{k,b} ⊗ E_b) Q_xᵀ`` with ``Θ_{k,b} ∈ R^{m_k^y × m_k^x}``,
+one block per irrep ``k`` shared by both reps, ``E_b`` the irrep's endomorphism basis and ``Q`` the reps'
+isotypic changes of basis. The free parameters are the entries of the ``Θ_{k,b}``: ``hom_dim`` numbers.
+
+Expanding ``W`` never forms a stack of basis matrices. ``Q`` of a direct sum is block diagonal up to a
+permutation of its columns, so the expansion (1) builds each isotypic block with one small ``einsum``,
+(2) gathers the blocks of ``W_iso`` that meet each pair of diagonal blocks of ``Q_y`` and ``Q_x``, (3)
+multiplies by those small blocks (a batched matmul) and (4) gathers the result back to ``(D_y, D_x)``.
+For ``ρ = ρ_0^{⊕n}`` the cost is ``O(D_y D_x |ρ_0|)`` instead of ``O(D³)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import symm
+import torch
+from symm._linalg import shared_components
+
+__all__ = ["HomPlan", "expand_hom", "q_blocks", "register_hom"]
+
+_Q_ZERO_TOL = 1e-13
+
+
+@dataclass(frozen=True)
+class _Component:
+    offset: int  # first parameter
+    s: int
+    m_y: int
+    m_x: int
+    d: int
+    basis: str  # buffer name of the endomorphism basis (s, d, d)
+    fan_in: int  # s * m_x: squared norm of a row of the isotypic block per unit parameter variance
+
+
+@dataclass(frozen=True)
+class HomPlan:
+    """Host-side layout of a Hom_G parameterisation; the tensors live as buffers on the owning module."""
+
+    prefix: str
+    components: tuple[_Component, ...]
+    dim: int
+    D_y: int
+    D_x: int
+
+
+def q_blocks(Q: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The diagonal blocks of an orthogonal ``Q`` up to permutations: ``[(rows, cols), ...]``.
+
+    They are the connected components of the bipartite graph of ``Q``'s nonzero entries; each
+    ``Q[rows][:, cols]`` is square and orthogonal, and ``Q`` is zero outside them.
+    """
+    nz = np.abs(Q) > _Q_ZERO_TOL
+    n = Q.shape[0]
+    seen = np.zeros(n, dtype=bool)
+    out = []
+    for r0 in range(n):
+        if seen[r0]:
+            continue
+        rows = np.zeros(n, dtype=bool)
+        cols = np.zeros(n, dtype=bool)
+        rows[r0] = True
+        frontier = rows.copy()
+        while frontier.any():
+            new_cols = nz[frontier].any(axis=0) & ~cols
+            cols |= new_cols
+            new_rows = nz[:, new_cols].any(axis=1) & ~rows if new_cols.any() else np.zeros(n, dtype=bool)
+            rows |= new_rows
+            frontier = new_rows
+        seen |= rows
+        out.append((np.nonzero(rows)[0], np.nonzero(cols)[0]))
+    return out
+
+
+def _padded_blocks(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(Q_blocks (P, s, s), cols (P, s) with pad = D, block_of_row (D,), position_of_row (D,))``."""
+    blocks = q_blocks(Q)
+    D = Q.shape[0]
+    s = max(len(r) for r, _ in blocks)
+    qb = np.zeros((len(blocks), s, s))
+    cols = np.full((len(blocks), s), D, dtype=np.int64)
+    block_of_row = np.empty(D, dtype=np.int64)
+    pos_of_row = np.empty(D, dtype=np.int64)
+    for p, (r, c) in enumerate(blocks):
+        qb[p, : len(r), : len(c)] = Q[np.ix_(r, c)]
+        cols[p, : len(c)] = c
+        block_of_row[r] = p
+        pos_of_row[r] = np.arange(len(r))
+    return qb, cols, block_of_row, pos_of_row
+
+
+def register_hom(module: torch.nn.Module, rep_x: symm.Rep, rep_y: symm.Rep, prefix: str = "") -> HomPlan:
+    """Register the constants of ``Hom_G(rep_x, rep_y)`` as buffers of ``module``; return the layout."""
+    comps, offset, iso_offset = [], 0, 0
+    D_y, D_x = rep_y.size, rep_x.size
+    zero = sum(cy.dim * cx.dim for _, cx, cy in shared_components(rep_x, rep_y))
+    iso_map = np.full((D_y + 1, D_x + 1), zero, dtype=np.int64)  # W_iso entry -> flat block index
+    for k, (irrep, cx, cy) in enumerate(shared_components(rep_x, rep_y)):
+        s, d = irrep.endomorphism_dim, irrep.dim
+        name = f"{prefix}E{k}"
+        module._register_constant(name, irrep.endomorphism_basis)
+        comps.append(_Component(offset, s, cy.multiplicity, cx.multiplicity, d, name, s * cx.multiplicity))
+        size = cy.dim * cx.dim
+        iso_map[cy.slice, cx.slice] = iso_offset + np.arange(size).reshape(cy.dim, cx.dim)
+        offset += s * cy.multiplicity * cx.multiplicity
+        iso_offset += size
+    qy, cols_y, prow, irow = _padded_blocks(rep_y.change_of_basis)
+    qx, cols_x, qcol, jcol = _padded_blocks(rep_x.change_of_basis)
+    # G[p, a, q, c] = W_iso[cols_y[p, a], cols_x[q, c]]; after both products the layout is (q, p, a, c)
+    gather = iso_map[cols_y[:, :, None, None], cols_x[None, None, :, :]]  # (P, s_y, Qn, s_x)
+    P, sy, _, sx = gather.shape
+    final = ((qcol[None, :] * P + prow[:, None]) * sy + irow[:, None]) * sx + jcol[None, :]
+    module._register_constant(f"{prefix}Qy_blocks", qy)
+    module._register_constant(f"{prefix}QxT_blocks", np.swapaxes(qx, 1, 2))
+    module._register_constant(f"{prefix}gather", gather.reshape(-1))
+    module._register_constant(f"{prefix}scatter", final.reshape(-1))
+    return HomPlan(prefix, tuple(comps), offset, D_y, D_x)
+
+
+def expand_hom(module: torch.nn.Module, plan: HomPlan, theta: torch.Tensor) -> torch.Tensor:
+    """``W`` of shape (..., D_y, D_x) from parameters ``theta`` of shape (..., hom_dim)."""
+    batch = theta.shape[:-1]
+    if plan.dim == 0:
+        return theta.new_zeros((*batch, plan.D_y, plan.D_x))
+    flat = []
+    for c in plan.components:
+        t = theta[..., c.offset : c.offset + c.s * c.m_y * c.m_x].reshape(*batch, c.s, c.m_y, c.m_x)
+        E = getattr(module, c.basis)
+        if c.s == 1:  # kron(Θ, E_0): a broadcast product
+            blk = t[..., 0, :, None, :, None] * E[0][:, None, :]
+        else:
+            blk = torch.einsum("...bij,bkl->...ikjl", t, E)
+        flat.append(blk.reshape(*batch, -1))
+    flat.append(theta.new_zeros((*batch, 1)))
+    w_iso = torch.cat(flat, dim=-1)
+    pre = plan.prefix
+    # index_select (backward: index_add) is much faster on CPU than advanced indexing (index_put)
+    qy, qxt = getattr(module, f"{pre}Qy_blocks"), getattr(module, f"{pre}QxT_blocks")
+    P, sy, Qn, sx = qy.shape[0], qy.shape[1], qxt.shape[0], qxt.shape[1]
+    g = torch.index_select(w_iso, -1, getattr(module, f"{pre}gather"))
+    h = qy @ g.reshape(*batch, P, sy, Qn * sx)  # Q_y blocks from the left
+    h = h.reshape(*batch, P * sy, Qn, sx).transpose(-3, -2)  # (..., Qn, P s_y, s_x)
+    wb = h @ qxt  # Q_xᵀ blocks from the right
+    w = torch.index_select(wb.reshape(*batch, -1), -1, getattr(module, f"{pre}scatter"))
+    return w.reshape(*batch, plan.D_y, plan.D_x)
+
+
+def init_std(plan: HomPlan, gain: float) -> np.ndarray:
+    """Per-parameter standard deviation ``gain / sqrt(s_k m_k^x)``, shape (hom_dim,).
+
+    With it each coordinate of ``W x`` has variance ``gain² · Var(x)`` for inputs with i.i.d. coordinates:
+    a row of ``Σ_b Θ_b ⊗ E_b`` has squared norm ``Σ_{j,b} Θ_{b,ij}²`` because the rows of the ``E_b`` at one
+    index are orthonormal, and ``Q_y``, ``Q_x`` are orthogonal.
+    """
+    std = np.empty(plan.dim)
+    for c in plan.components:
+        n = c.s * c.m_y * c.m_x
+        std[c.offset : c.offset + n] = gain / np.sqrt(c.fan_in)
+    return std

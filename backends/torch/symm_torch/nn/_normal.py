@@ -1,0 +1,207 @@
+"""EquivMultivariateNormal: a G-equivariant Gaussian head."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import symm
+import torch
+import torch.nn.functional as F
+
+from symm_torch._escnn import is_field_type, is_geometric_tensor, split_input, wrap_output
+from symm_torch._reps import as_rep
+from symm_torch.nn._base import EquivariantModule
+
+__all__ = ["EquivMultivariateNormal"]
+
+
+def mean_and_covariance(
+    z: torch.Tensor,
+    Q: torch.Tensor,
+    src: torch.Tensor,
+    coeff: torch.Tensor,
+    diag_mask: torch.Tensor,
+    diag_offset: float,
+    min_var: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(μ, Σ)`` from ``z = [μ, p]`` (B, D + n): torch-only code, shared with the exported module."""
+    D = Q.shape[0]
+    mean, p = z[..., :D], z[..., D:]
+    p = torch.where(diag_mask, F.softplus(p) + diag_offset, p)
+    p = torch.cat([p, torch.zeros_like(p[..., :1])], dim=-1)
+    flat = p.reshape(-1, p.shape[-1])[:, src]  # (N, D², t)
+    L = (flat * coeff).sum(-1).reshape(list(z.shape[:-1]) + [D, D])  # noqa: RUF005 (TorchScript) ⊕_k Σ_b L_{k,b} ⊗ E_b
+    A = Q @ L
+    cov = A @ A.transpose(-1, -2) + min_var * torch.eye(D, dtype=z.dtype, device=z.device)
+    return mean, cov
+
+
+class _ExportedNormal(torch.nn.Module):
+    """Torch-only ``z ↦ (μ, Σ)``; exported through ``torch.jit.script``."""
+
+    def __init__(
+        self,
+        Q: torch.Tensor,
+        src: torch.Tensor,
+        coeff: torch.Tensor,
+        diag_mask: torch.Tensor,
+        diag_offset: float,
+        min_var: float,
+    ) -> None:
+        super().__init__()
+        self.register_buffer("Q", Q.clone())
+        self.register_buffer("src", src.clone())
+        self.register_buffer("coeff", coeff.clone())
+        self.register_buffer("diag_mask", diag_mask.clone())
+        self.diag_offset = diag_offset
+        self.min_var = min_var
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return mean_and_covariance(
+            z, self.Q, self.src, self.coeff, self.diag_mask, self.diag_offset, self.min_var
+        )
+
+
+def _cholesky_layout(rep: symm.Rep, diagonal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(src (D², t), coeff (D², t), diag_mask (n,))``: ``L_iso.flat[j] = Σ_t coeff[j,t] p[src[j,t]]``."""
+    D = rep.size
+    terms: list[list[tuple[int, float]]] = [[] for _ in range(D * D)]
+    diag_mask: list[bool] = []
+    for comp in rep.isotypic_components:
+        irr, m, a0 = comp.irrep, comp.multiplicity, comp.slice.start
+        d, E = irr.dim, irr.endomorphism_basis
+        base = len(diag_mask)
+        diag_mask.extend([True] * m)
+        for i in range(m):  # L_0[i, i] > 0 times E_0 = I
+            for r in range(d):
+                terms[(a0 + i * d + r) * D + a0 + i * d + r].append((base + i, 1.0))
+        if diagonal:
+            continue
+        pairs = [(i, j) for i in range(m) for j in range(i)]
+        for b in range(E.shape[0]):
+            for t, (i, j) in enumerate(pairs):
+                idx = len(diag_mask) + b * len(pairs) + t
+                for r, c in zip(*np.nonzero(np.abs(E[b]) > 1e-12), strict=False):
+                    terms[(a0 + i * d + r) * D + a0 + j * d + c].append((idx, float(E[b][r, c])))
+        diag_mask.extend([False] * (E.shape[0] * len(pairs)))
+    n = len(diag_mask)
+    width = max(1, max(len(t) for t in terms))
+    src = np.full((D * D, width), n, dtype=np.int64)  # n points at an appended zero
+    coeff = np.zeros((D * D, width))
+    for j, t in enumerate(terms):
+        for k, (s, v) in enumerate(t):
+            src[j, k], coeff[j, k] = s, v
+    return src, coeff, np.array(diag_mask)
+
+
+class EquivMultivariateNormal(EquivariantModule):
+    r"""A G-equivariant multivariate normal ``y ~ N(μ(x), Σ(x))`` parameterised by ``z = [μ, p]``.
+
+    ``μ ∈ R^D`` transforms by ``ρ_y``; the ``n_cov_params`` entries of ``p`` are invariant (``in_type`` is
+    ``ρ_y ⊕ trivial^n``). The covariance lies in the commutant of ``ρ_y``, so
+    ``ρ_y(g) Σ ρ_y(g)ᵀ = Σ`` and ``P(y | x) = P(ρ_y(g) y | ρ_x(g) x)`` when ``z`` comes from an equivariant
+    network:
+
+    .. math::
+
+        \Sigma = Q \Bigl(\bigoplus_k L_k L_k^\top\Bigr) Q^\top + \varepsilon I, \qquad
+        L_k = \sum_b L_{k,b} \otimes E_{k,b}
+
+    - ``diagonal=True``: ``L_k = diag(σ_{k,1..m_k}) ⊗ I_{d_k}``, one standard deviation per irreducible copy,
+      ``σ = softplus(p) + δ``: ``Σ = Q diag(σ² ⊗ I_d) Qᵀ + εI``; ``n_cov_params`` is the number of copies.
+    - ``diagonal=False``: a Cholesky factor over ``R``, ``C`` or ``H`` per isotypic component: ``L_{k,0}``
+      lower triangular with a positive diagonal ``softplus(p) + δ`` and the other ``L_{k,b}`` strictly lower
+      triangular. ``L_k`` is then invertible and ``L_k L_kᵀ`` is the general positive-definite element of the
+      commutant (``n_cov_params = symm.invariant_sym_dim(ρ_y)``).
+
+    Parameters
+    ----------
+    y_type : symm.Rep or escnn FieldType
+        Representation of ``y`` (size ``D``).
+    diagonal : bool
+        Per-copy variances (default) or the full invariant covariance.
+    min_var : float
+        ``ε``, added to the covariance's diagonal (keeps it well conditioned).
+    min_std : float
+        ``δ``, added to the softplus of the diagonal Cholesky entries.
+
+    Shapes
+    ------
+    ``z``: ``(B, D + n_cov_params)``. :meth:`forward` returns ``(μ (B, D), Σ (B, D, D))``;
+    :meth:`get_distribution` the ``torch.distributions.MultivariateNormal``.
+
+    Examples
+    --------
+    >>> import torch, symm
+    >>> from symm_torch.nn import EquivMultivariateNormal
+    >>> G = symm.groups.cyclic(3)
+    >>> head = EquivMultivariateNormal(G.regular_rep(), diagonal=False)
+    >>> head.in_rep.size, head.n_cov_params
+    (6, 3)
+    >>> head.get_distribution(torch.randn(4, 6)).sample().shape
+    torch.Size([4, 3])
+    """
+
+    def __init__(
+        self, y_type: Any, diagonal: bool = True, min_var: float = 1e-6, min_std: float = 1e-3
+    ) -> None:
+        super().__init__()
+        if not isinstance(diagonal, bool):
+            raise TypeError(f"diagonal must be a bool, got {diagonal!r}")
+        if not (min_var >= 0 and min_std >= 0):
+            raise ValueError(f"min_var and min_std must be >= 0, got min_var={min_var}, min_std={min_std}")
+        self.y_type = self.out_type = y_type
+        self.y_rep = self.out_rep = as_rep(y_type, "y_type")
+        self.diagonal = diagonal
+        self.min_var, self.min_std = float(min_var), float(min_std)
+        src, coeff, diag_mask = _cholesky_layout(self.y_rep, diagonal)
+        self.n_cov_params = len(diag_mask)
+        G = self.y_rep.group
+        self.in_rep = symm.direct_sum(self.y_rep, G.trivial_rep(self.n_cov_params))
+        self.in_type = self.in_rep
+        if is_field_type(y_type):
+            trivial = y_type.gspace.fibergroup.trivial_representation
+            self.in_type = type(y_type)(
+                y_type.gspace, list(y_type.representations) + [trivial] * self.n_cov_params
+            )
+        self._register_constant("Q", self.y_rep.change_of_basis)
+        self._register_constant("src", src)
+        self._register_constant("coeff", coeff)
+        self.register_buffer("diag_mask", torch.as_tensor(diag_mask), persistent=False)
+
+    def _forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not isinstance(z, torch.Tensor):
+            raise TypeError(f"z must be a torch.Tensor, got {type(z).__name__}")
+        if z.ndim < 1 or z.shape[-1] != self.in_rep.size:
+            raise ValueError(
+                f"z must have {self.in_rep.size} features (D={self.y_rep.size} mean entries + "
+                f"{self.n_cov_params} covariance parameters) on its last axis, got shape {tuple(z.shape)}"
+            )
+        return mean_and_covariance(
+            z, self.Q, self.src, self.coeff, self.diag_mask, self.min_std, self.min_var
+        )
+
+    def forward(self, z: Any) -> tuple[Any, torch.Tensor]:
+        """``(μ, Σ)``; ``μ`` is a ``GeometricTensor`` of ``y_type`` when ``z`` is a ``GeometricTensor``."""
+        if isinstance(z, torch.Tensor):
+            return self._forward(z)
+        tensor, like = split_input(z, self.in_rep, self.in_type, "z")
+        mean, cov = self._forward(tensor)
+        return wrap_output(mean, like, self.out_type, self.out_rep), cov
+
+    def get_distribution(self, z: Any) -> torch.distributions.MultivariateNormal:
+        """The ``MultivariateNormal`` of mean ``μ(z)``, covariance ``Σ(z)`` (``z`` as in :meth:`forward`)."""
+        if is_geometric_tensor(z):
+            z = split_input(z, self.in_rep, self.in_type, "z")[0]
+        mean, cov = self._forward(z)
+        return torch.distributions.MultivariateNormal(loc=mean, covariance_matrix=cov)
+
+    def export(self) -> torch.jit.ScriptModule:
+        """A TorchScript module ``z ↦ (μ, Σ)`` (runs without symm; save it with ``torch.jit.save``)."""
+        return torch.jit.script(
+            _ExportedNormal(self.Q, self.src, self.coeff, self.diag_mask, self.min_std, self.min_var)
+        )
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, diagonal={self.diagonal}, n_cov_params={self.n_cov_params}"
