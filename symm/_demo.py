@@ -22,7 +22,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
+import os
 import re
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -699,12 +701,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.plot:
         if importlib.util.find_spec("matplotlib") is None:
             raise CLIError("--plot needs matplotlib: pip install 'symm[plot]' (or pip install matplotlib)")
-        import os
-
         parent = os.path.dirname(os.path.abspath(args.plot))
         if not os.path.isdir(parent):
             raise CLIError(f"--plot: directory {parent} does not exist")
 
+    if args.dtype == "float64" and "jax" not in sys.modules:
+        # JAX defaults to float32; the demo compares float64 on every backend. Set it only before jax is
+        # imported, so that a caller's already-configured jax is left alone.
+        os.environ.setdefault("JAX_ENABLE_X64", "1")
     try:
         problem = make_problem(group, seed=args.seed)
     except ValueError as exc:
