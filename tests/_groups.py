@@ -38,7 +38,8 @@ def _build(name: str) -> Case:
         return Case(name, _mixed(G.regular_rep() * 2, 1), G.regular_rep() + G.trivial_rep(1))
     if name == "D4":
         G = groups.dihedral(4)
-        return Case(name, _mixed(G.regular_rep() + G.natural_rep("standard"), 2), G.natural_rep("permutation"))
+        rep_x = _mixed(G.regular_rep() + G.natural_rep("standard"), 2)
+        return Case(name, rep_x, G.natural_rep("permutation"))
     if name == "Q8-quaternionic":  # H-type irrep with multiplicity 2
         G = groups.quaternion()
         return Case(name, _mixed(G.regular_rep() * 2, 3), G.natural_rep("quaternion") + G.trivial_rep(2))
@@ -47,7 +48,8 @@ def _build(name: str) -> Case:
         return Case(name, _mixed(G.natural_rep("quaternion") * 2 + G.trivial_rep(1), 4), G.regular_rep())
     if name == "C2xD3":
         G = groups.direct_product(groups.cyclic(2), groups.dihedral(3))
-        return Case(name, _mixed(G.regular_rep(), 5), G.natural_rep("H.standard") + G.natural_rep("G.permutation"))
+        rep_y = G.natural_rep("H.standard") + G.natural_rep("G.permutation")
+        return Case(name, _mixed(G.regular_rep(), 5), rep_y)
     if name == "C4-perm":  # plain permutation rep: gather path
         G = groups.cyclic(4)
         return Case(name, G.regular_rep() * 3, G.regular_rep())
