@@ -108,9 +108,7 @@ def ensure_registry(group: Group) -> None:
         return (f.dim, "RCH".index(f.type), tuple(-chars))
 
     for f in sorted(found, key=key):
-        group._irreps.append(
-            Irrep(group, f.images, id=len(group._irreps), type=f.type, endomorphism_basis=f.endo)
-        )
+        group._irreps.append(Irrep(group, f.images, id=len(group._irreps), type=f.type, endomorphism_basis=f.endo))
 
 
 # ---------------------------------------------------------------------- the algorithm
@@ -173,7 +171,7 @@ def _find_classes(rep: Rep, rng: np.random.Generator) -> list[_Class]:
     cuts = np.nonzero(np.diff(w) > _CLUSTER_TOL * scale)[0] + 1
     starts = np.concatenate([[0], cuts])
     sizes = np.diff(np.concatenate([starts, [d_total]]))
-    bases = [v[:, s : s + n] for s, n in zip(starts, sizes)]
+    bases = [v[:, s : s + n] for s, n in zip(starts, sizes, strict=False)]
 
     # Schur: the block of B between two copies is nonzero iff they are equivalent.
     c = v.T @ b @ v
@@ -249,13 +247,13 @@ def _walk_commutant(gens_out: np.ndarray, gens_in: np.ndarray, x: np.ndarray, ma
     scale = max(float(np.abs(x).max()), 1e-300)
     best = np.inf
     for _ in range(max_iter):
-        err = max(float(np.abs(go @ x - x @ gi).max()) for go, gi in zip(gens_out, gens_in))
+        err = max(float(np.abs(go @ x - x @ gi).max()) for go, gi in zip(gens_out, gens_in, strict=False))
         # Stopping at 1e-13 leaves Q off by up to ~1e-9 (eigenvectors amplify the residual by 1/gap):
         # once below it, keep iterating down to the rounding floor (until the residual stops decreasing).
         if err <= 1e-13 * scale and err >= best:
             return x
         best = min(best, err)
-        step = sum(go @ x @ gi.T + go.T @ x @ gi for go, gi in zip(gens_out, gens_in)) / (2 * n)
+        step = sum(go @ x @ gi.T + go.T @ x @ gi for go, gi in zip(gens_out, gens_in, strict=False)) / (2 * n)
         x = 0.5 * (x + step)
     if best <= 1e-13 * scale:
         return x
@@ -268,14 +266,14 @@ def _intertwiners(images_out: np.ndarray, images_in: np.ndarray) -> np.ndarray:
     if d_out * d_in <= 1600:
         # vec(A T Bᵀ) = (A ⊗ B) vec(T); the condition is A_s T B_sᵀ = T for orthogonal B_s.
         eye = np.eye(d_out * d_in)
-        system = np.concatenate([np.kron(a, b) - eye for a, b in zip(images_out, images_in)])
+        system = np.concatenate([np.kron(a, b) - eye for a, b in zip(images_out, images_in, strict=False)])
         _, sv, vt = np.linalg.svd(system, full_matrices=True)
         rank = int(np.sum(sv > 1e-8 * max(1.0, sv.max(initial=0.0))))
         return vt[rank:].reshape(-1, d_out, d_in)
     rng = np.random.default_rng(1234)
     samples = [_walk_commutant(images_out, images_in, rng.standard_normal((d_out, d_in))) for _ in range(5)]
     flat = np.stack([s.ravel() for s in samples])
-    u, sv, vt = np.linalg.svd(flat, full_matrices=False)
+    _u, sv, vt = np.linalg.svd(flat, full_matrices=False)
     rank = int(np.sum(sv > 1e-8 * sv.max()))
     return vt[:rank].reshape(-1, d_out, d_in)
 

@@ -51,8 +51,14 @@ def group_from_escnn(G: Any) -> Group:
         for irr in irreps:
             images = np.stack([np.asarray(irr(g), dtype=np.float64) for g in escnn_gens])
             group._irreps.append(
-                Irrep(group, images, id=irr.id, type=irr.type, endomorphism_basis=irr.endomorphism_basis(),
-                      name=irr.name)
+                Irrep(
+                    group,
+                    images,
+                    id=irr.id,
+                    type=irr.type,
+                    endomorphism_basis=irr.endomorphism_basis(),
+                    name=irr.name,
+                )
             )
         group._registry_complete = True
     _FROM_ESCNN[id(G)] = (G, group)
@@ -105,4 +111,3 @@ def escnn_element(group: Group, g: int) -> Any:
     if group._escnn_elements is None:
         raise ValueError(f"group {group.name} was not built from escnn")
     return group._escnn_elements[group._check_element(g)]
-

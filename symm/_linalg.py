@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from symm._array_api import as_float_array, constant, device_of, namespace_of
-from symm._rep import IsotypicComponent, Irrep, Rep, _same_group
+from symm._rep import Irrep, IsotypicComponent, Rep, _same_group
 
 __all__ = [
     "hom_basis",
@@ -71,7 +71,9 @@ def hom_dim(rep_x: Rep, rep_y: Rep) -> int:
     >>> symm.hom_dim(V, V)
     2
     """
-    return sum(cx.multiplicity * cy.multiplicity * irrep.endomorphism_dim for irrep, cx, cy in shared_components(rep_x, rep_y))
+    return sum(
+        cx.multiplicity * cy.multiplicity * irrep.endomorphism_dim for irrep, cx, cy in shared_components(rep_x, rep_y)
+    )
 
 
 def invariant_sym_dim(rep: Rep) -> int:
@@ -88,8 +90,10 @@ def invariant_sym_dim(rep: Rep) -> int:
     10
     """
     _check_rep(rep, "rep")
-    return sum(c.multiplicity + c.irrep.endomorphism_dim * c.multiplicity * (c.multiplicity - 1) // 2
-               for c in rep.isotypic_components)
+    return sum(
+        c.multiplicity + c.irrep.endomorphism_dim * c.multiplicity * (c.multiplicity - 1) // 2
+        for c in rep.isotypic_components
+    )
 
 
 def hom_basis(rep_x: Rep, rep_y: Rep) -> np.ndarray:
@@ -151,8 +155,10 @@ def project_equivariant(A: Any, rep_x: Rep, rep_y: Rep) -> Any:
     xp = namespace_of(A=A)
     A = as_float_array(A, xp, "A")
     if A.ndim < 2 or A.shape[-2:] != (rep_y.size, rep_x.size):
-        raise ValueError(f"A must have shape (..., {rep_y.size}, {rep_x.size}) for reps of sizes "
-                         f"D_x={rep_x.size}, D_y={rep_y.size}; got {tuple(A.shape)}")
+        raise ValueError(
+            f"A must have shape (..., {rep_y.size}, {rep_x.size}) for reps of sizes "
+            f"D_x={rep_x.size}, D_y={rep_y.size}; got {tuple(A.shape)}"
+        )
     dev, dt = device_of(A), A.dtype
     out = None
     for irrep, cx, cy in shared_components(rep_x, rep_y):

@@ -10,7 +10,7 @@ import numpy as np
 
 from symm._group import Group, _as_matrix_stack
 
-__all__ = ["IsotypicComponent", "Irrep", "Rep", "direct_sum", "permutation_matrices"]
+__all__ = ["Irrep", "IsotypicComponent", "Rep", "direct_sum", "permutation_matrices"]
 
 ORTHOGONALITY_TOL = 1e-8
 _HOMOMORPHISM_FLOP_BUDGET = 4e9  # above this, the homomorphism check samples relations
@@ -220,7 +220,9 @@ class Rep:
         """The equivalent rep ``g ↦ P ρ(g) Pᵀ`` for an orthogonal ``P`` (D, D). Reuses this decomposition."""
         P = np.asarray(P, dtype=np.float64)
         if P.shape != (self.size, self.size):
-            raise ValueError(f"P must have shape ({self.size}, {self.size}) for a rep of size {self.size}, got {P.shape}")
+            raise ValueError(
+                f"P must have shape ({self.size}, {self.size}) for a rep of size {self.size}, got {P.shape}"
+            )
         err = np.abs(P.T @ P - np.eye(self.size)).max()
         if err > ORTHOGONALITY_TOL:
             raise ValueError(f"P must be orthogonal (max |PᵀP - I| = {err:.2e})")
@@ -243,7 +245,7 @@ class Rep:
     def tensor(self, other: Rep) -> Rep:
         """The tensor product rep ``g ↦ ρ(g) ⊗ σ(g)`` (Kronecker order: this rep's index is major)."""
         _same_group(self, other)
-        images = np.stack([np.kron(a, b) for a, b in zip(self.generator_images, other.generator_images)])
+        images = np.stack([np.kron(a, b) for a, b in zip(self.generator_images, other.generator_images, strict=False)])
         return Rep(self.group, images, name=f"{self.name}⊗{other.name}")
 
     def to_escnn(self) -> Any:
@@ -253,7 +255,11 @@ class Rep:
         return rep_to_escnn(self)
 
     def __repr__(self) -> str:
-        parts = ", ".join(f"{c.irrep.id}×{c.multiplicity}" for c in self.isotypic_components) if self._decomposition else "…"
+        parts = (
+            ", ".join(f"{c.irrep.id}×{c.multiplicity}" for c in self.isotypic_components)
+            if self._decomposition
+            else "…"
+        )
         return f"<symm.Rep {self.name} of {self.group.name}, size {self.size}: {parts}>"
 
 
@@ -273,8 +279,16 @@ class Irrep(Rep):
         (``E_0 = I``; ``E_b = u_b ⊗ I_{d/2}`` or ``u_b ⊗ I_{d/4}`` for the complex / quaternion units).
     """
 
-    def __init__(self, group: Group, generator_images: Any, *, id: Any, type: str, endomorphism_basis: Any,
-                 name: str | None = None) -> None:
+    def __init__(
+        self,
+        group: Group,
+        generator_images: Any,
+        *,
+        id: Any,
+        type: str,
+        endomorphism_basis: Any,
+        name: str | None = None,
+    ) -> None:
         super().__init__(group, generator_images, name=name or f"irrep {id}")
         if type not in ("R", "C", "H"):
             raise ValueError(f"type must be 'R', 'C' or 'H', got {type!r}")
@@ -329,13 +343,13 @@ def direct_sum(*reps: Rep, name: str | None = None) -> Rep:
     total = sum(sizes)
     offsets = np.cumsum([0, *sizes])
     images = np.zeros((len(reps[0].group.generators), total, total))
-    for r, o in zip(reps, offsets):
+    for r, o in zip(reps, offsets, strict=False):
         images[:, o : o + r.size, o : o + r.size] = r.generator_images
     out = Rep(reps[0].group, images, name=name or "⊕".join(r.name for r in reps))
     # Assemble the decomposition from the summands: block-diagonal Q, columns regrouped per irrep.
     columns: dict[int, list[np.ndarray]] = {}
     irreps: dict[int, Irrep] = {}
-    for r, o in zip(reps, offsets):
+    for r, o in zip(reps, offsets, strict=False):
         q = r.change_of_basis
         for c in r.isotypic_components:
             key = id(c.irrep)
