@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import weakref
+
 import numpy as np
 
 PHI = (1 + np.sqrt(5)) / 2  # the golden ratio
@@ -270,8 +272,20 @@ def rotated(rep, seed: int, name: str | None = None):
     return symm.Rep(rep.group, p @ rep.generator_images @ p.T, name=name or f"P·{rep.name}·Pᵀ")
 
 
+_MATS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def all_matrices(rep) -> np.ndarray:
-    """``ρ(g)`` for every element, computed from the generator images and ``Group.word`` (not ``matrices()``)."""
+    """``ρ(g)`` for every element, computed from the generator images and ``Group.word`` (not ``matrices()``).
+    Cached per rep object; read-only."""
+    hit = _MATS.get(rep)
+    if hit is None:
+        hit = _MATS[rep] = _all_matrices(rep)
+        hit.setflags(write=False)
+    return hit
+
+
+def _all_matrices(rep) -> np.ndarray:
     out = []
     for g in range(rep.group.order):
         m = np.eye(rep.size)
