@@ -144,20 +144,25 @@ def _torch_plugin_page() -> str:
             "and rebuild the documentation to see it here.\n"
         )
     try:
-        import symm_torch
+        importlib.import_module("symm_torch")
     except Exception as exc:  # installed but broken: say so rather than fail the whole site
         return head + f"``symm_torch`` is installed but failed to import (``{type(exc).__name__}``).\n"
-    names = [n for n in getattr(symm_torch, "__all__", []) if not n.startswith("_")]
     body = head + (
-        ".. currentmodule:: symm_torch\n\n"
         "Equivariant torch modules built on symm. Every module accepts :class:`symm.Rep` types, plain tensors\n"
         "and, when escnn is installed, escnn ``FieldType`` / ``GeometricTensor``; ``export()`` returns plain\n"
         "``torch.nn`` modules.\n\n"
     )
-    if names:
-        body += ".. autosummary::\n   :toctree: .\n\n" + "".join(f"   {n}\n" for n in names)
-    else:
-        body += ".. automodule:: symm_torch\n   :members:\n"
+    for sub, title in (("nn", "Layers"), ("models", "Models")):
+        try:
+            module = importlib.import_module(f"symm_torch.{sub}")
+        except Exception:
+            continue
+        names = [n for n in getattr(module, "__all__", []) if not n.startswith("_")]
+        if not names:
+            continue
+        heading = f"{title} (``symm_torch.{sub}``)"
+        body += f"{heading}\n{'-' * len(heading)}\n\n.. autosummary::\n   :toctree: .\n\n"
+        body += "".join(f"   symm_torch.{sub}.{n}\n" for n in names) + "\n"
     return body
 
 

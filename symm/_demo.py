@@ -83,8 +83,8 @@ def parse_group(name: str) -> symm.Group:
     (12, 8, 6)
     """
     text = name.strip().replace("×", "x")
-    parts = [p for p in re.split(r"\s*x\s*", text, flags=re.IGNORECASE) if p]
-    if not parts or (len(parts) > 1 and len(parts) != text.lower().count("x") + 1):
+    parts = re.split(r"\s*x\s*", text, flags=re.IGNORECASE)
+    if not all(parts):
         raise ValueError(f"cannot parse group name {name!r}; use e.g. D6, C8, Q8, S4, A5, Dic3 or D3xC2")
     group = _parse_factor(parts[0], name)
     for part in parts[1:]:
