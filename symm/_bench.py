@@ -115,6 +115,4 @@ def _run(args: argparse.Namespace) -> int:
 
 
 #: the ``symm bench`` subcommand (registered in :data:`symm._cli.EXTERNAL_COMMANDS`)
-COMMAND = Command(
-    "bench", "run the benchmark suite of a symm checkout (quick mode by default)", _run, _configure
-)
+COMMAND = Command("bench", "run the benchmark suite of a symm checkout (quick mode by default)", _run, _configure)

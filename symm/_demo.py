@@ -169,9 +169,7 @@ class DemoProblem:
     @property
     def trivial_multiplicity(self) -> int:
         """``m_0``: dimension of the invariant subspace (free parameters of an invariant mean)."""
-        return sum(
-            c.multiplicity for c in self.rep.isotypic_components if c.irrep.dim == 1 and _is_trivial(c)
-        )
+        return sum(c.multiplicity for c in self.rep.isotypic_components if c.irrep.dim == 1 and _is_trivial(c))
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` samples, shape ``(n, D)``, NumPy float64."""
@@ -341,16 +339,12 @@ def _setup_backend(name: str, device: str | None, dtype: str) -> _Backend:
             rows = max(1, -(-a.shape[0] // 4))
             return da.from_array(np.asarray(a, dtype=np_dtype), chunks=(rows, a.shape[1]))
 
-        return _Backend(
-            name, _version("dask"), "cpu", dtype, to_dask, "lazy; 4 chunks; times include compute()"
-        )
+        return _Backend(name, _version("dask"), "cpu", dtype, to_dask, "lazy; 4 chunks; times include compute()")
     if name == "array_api_strict":
         import array_api_strict as xp
 
         xdtype = getattr(xp, dtype)
-        return _Backend(
-            name, _version("array_api_strict"), "cpu", dtype, lambda a: xp.asarray(a, dtype=xdtype)
-        )
+        return _Backend(name, _version("array_api_strict"), "cpu", dtype, lambda a: xp.asarray(a, dtype=xdtype))
     if name == "torch":
         import torch
 
@@ -598,13 +592,9 @@ def plot_error_curves(problem: DemoProblem, curves: dict[str, np.ndarray], *, fi
     d, dof, m0 = problem.dim, problem.dof, problem.trivial_multiplicity
     blue, orange = "tab:blue", "tab:orange"
     ax_c.loglog(ns, curves["cov_emp"], "o-", color=orange, label="empirical covariance")
-    ax_c.loglog(
-        ns, curves["cov_theory_emp"], "--", color=orange, alpha=0.7, label=f"theory D(D+1)/(N−1), D = {d}"
-    )
+    ax_c.loglog(ns, curves["cov_theory_emp"], "--", color=orange, alpha=0.7, label=f"theory D(D+1)/(N−1), D = {d}")
     ax_c.loglog(ns, curves["cov_symm"], "s-", color=blue, label="symm.cov (group average)")
-    ax_c.loglog(
-        ns, curves["cov_theory_symm"], "--", color=blue, alpha=0.7, label=f"theory 2·dof_G/N, dof_G = {dof}"
-    )
+    ax_c.loglog(ns, curves["cov_theory_symm"], "--", color=blue, alpha=0.7, label=f"theory 2·dof_G/N, dof_G = {dof}")
     ax_c.set_title(r"Covariance: $E\,\|\Sigma^{-1/2}(\hat\Sigma - \Sigma)\,\Sigma^{-1/2}\|_F^2$")
     ax_c.set_ylabel("squared Frobenius error (whitened)")
 
