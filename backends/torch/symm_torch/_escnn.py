@@ -23,9 +23,7 @@ __all__ = [
     "wrap_output",
 ]
 
-ESCNN_INSTALL_HINT = (
-    "install it with `pip install symm-torch[escnn]` (or `pip install escnn`; escnn needs numpy<2)"
-)
+ESCNN_INSTALL_HINT = "install it with `pip install symm-torch[escnn]` (or `pip install escnn`; escnn needs numpy<2)"
 
 
 def require_escnn() -> Any:
@@ -69,9 +67,7 @@ _FT_CACHE: dict[int, tuple[Any, symm.Rep]] = {}
 def same_rep(a: symm.Rep, b: symm.Rep) -> bool:
     """Whether two reps are the same group action on the same coordinates."""
     return (
-        a.group is b.group
-        and a.size == b.size
-        and bool(np.allclose(a.generator_images, b.generator_images, atol=1e-9))
+        a.group is b.group and a.size == b.size and bool(np.allclose(a.generator_images, b.generator_images, atol=1e-9))
     )
 
 

@@ -52,6 +52,5 @@ def check_same_group(rep_a: symm.Rep, rep_b: symm.Rep, names: tuple[str, str]) -
     """Raise ``ValueError`` if the two reps belong to different groups."""
     if rep_a.group is not rep_b.group:
         raise ValueError(
-            f"{names[0]} and {names[1]} must be reps of the same group, got {rep_a.group.name} "
-            f"and {rep_b.group.name}"
+            f"{names[0]} and {names[1]} must be reps of the same group, got {rep_a.group.name} and {rep_b.group.name}"
         )

@@ -46,9 +46,7 @@ def _permutation_hidden_rep(hidden_rep: Any, group: symm.Group) -> symm.Rep:
     """The hidden rep, checked to act by permutation matrices (so pointwise activations commute with it)."""
     rep = group.regular_rep() if hidden_rep is None else as_rep(hidden_rep, "hidden_rep")
     if rep.group is not group:
-        raise ValueError(
-            f"hidden_rep must be a rep of the model's group {group.name}, got one of {rep.group.name}"
-        )
+        raise ValueError(f"hidden_rep must be a rep of the model's group {group.name}, got one of {rep.group.name}")
     gens = rep.generator_images
     rounded = np.rint(gens)
     is_perm = (
@@ -142,9 +140,7 @@ class EMLP(EquivariantModule):
 
     def export(self) -> torch.nn.Sequential:
         """``torch.nn.Sequential`` of ``Linear`` layers and activations with the same outputs."""
-        return torch.nn.Sequential(
-            *[m.export() if isinstance(m, eLinear) else copy.deepcopy(m) for m in self.net]
-        )
+        return torch.nn.Sequential(*[m.export() if isinstance(m, eLinear) else copy.deepcopy(m) for m in self.net])
 
 
 class IMLP(EquivariantModule):

@@ -25,9 +25,7 @@ def _check_ndim(module: EquivariantModule, x: torch.Tensor) -> None:
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     D = module.in_rep.size
     if x.ndim not in (2, 3) or x.shape[1] != D:
-        raise ValueError(
-            f"x must have shape (B, {D}) or (B, {D}, T) (features on axis 1), got shape {tuple(x.shape)}"
-        )
+        raise ValueError(f"x must have shape (B, {D}) or (B, {D}, T) (features on axis 1), got shape {tuple(x.shape)}")
 
 
 def _check_export_ndim(ndim: Any) -> int:

@@ -82,9 +82,7 @@ class eConv1D(EquivariantModule):
             if padding not in ("valid", "same"):
                 raise ValueError(f"padding must be an int >= 0, 'valid' or 'same', got {padding!r}")
             if padding == "same" and self.stride != 1:
-                raise ValueError(
-                    f"padding='same' needs stride=1 (as in torch.nn.Conv1d), got stride={stride}"
-                )
+                raise ValueError(f"padding='same' needs stride=1 (as in torch.nn.Conv1d), got stride={stride}")
         else:
             padding = _positive_int(padding, "padding", minimum=0)
         self.padding = padding
@@ -127,8 +125,7 @@ class eConv1D(EquivariantModule):
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim not in (2, 3):
             raise ValueError(
-                f"x must have shape (B, {self.in_rep.size}, T) or ({self.in_rep.size}, T), "
-                f"got shape {tuple(x.shape)}"
+                f"x must have shape (B, {self.in_rep.size}, T) or ({self.in_rep.size}, T), got shape {tuple(x.shape)}"
             )
         self._check_features(x, -2)
         weight, bias = self.weight, self.bias

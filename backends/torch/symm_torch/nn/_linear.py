@@ -70,9 +70,7 @@ class eLinear(EquivariantModule):
     torch.Size([5, 6])
     """
 
-    def __init__(
-        self, in_rep: Any, out_rep: Any, bias: bool = True, init_gain: float = math.sqrt(2.0)
-    ) -> None:
+    def __init__(self, in_rep: Any, out_rep: Any, bias: bool = True, init_gain: float = math.sqrt(2.0)) -> None:
         super().__init__()
         self.in_type, self.out_type = in_rep, out_rep
         self.in_rep = as_rep(in_rep, "in_rep")

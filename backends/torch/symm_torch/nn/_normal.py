@@ -58,9 +58,7 @@ class _ExportedNormal(torch.nn.Module):
         self.min_var = min_var
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return mean_and_covariance(
-            z, self.Q, self.src, self.coeff, self.diag_mask, self.diag_offset, self.min_var
-        )
+        return mean_and_covariance(z, self.Q, self.src, self.coeff, self.diag_mask, self.diag_offset, self.min_var)
 
 
 def _cholesky_layout(rep: symm.Rep, diagonal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -143,9 +141,7 @@ class EquivMultivariateNormal(EquivariantModule):
     torch.Size([4, 3])
     """
 
-    def __init__(
-        self, y_type: Any, diagonal: bool = True, min_var: float = 1e-6, min_std: float = 1e-3
-    ) -> None:
+    def __init__(self, y_type: Any, diagonal: bool = True, min_var: float = 1e-6, min_std: float = 1e-3) -> None:
         super().__init__()
         if not isinstance(diagonal, bool):
             raise TypeError(f"diagonal must be a bool, got {diagonal!r}")
@@ -162,9 +158,7 @@ class EquivMultivariateNormal(EquivariantModule):
         self.in_type = self.in_rep
         if is_field_type(y_type):
             trivial = y_type.gspace.fibergroup.trivial_representation
-            self.in_type = type(y_type)(
-                y_type.gspace, list(y_type.representations) + [trivial] * self.n_cov_params
-            )
+            self.in_type = type(y_type)(y_type.gspace, list(y_type.representations) + [trivial] * self.n_cov_params)
         self._register_constant("Q", self.y_rep.change_of_basis)
         self._register_constant("src", src)
         self._register_constant("coeff", coeff)
@@ -178,9 +172,7 @@ class EquivMultivariateNormal(EquivariantModule):
                 f"z must have {self.in_rep.size} features (D={self.y_rep.size} mean entries + "
                 f"{self.n_cov_params} covariance parameters) on its last axis, got shape {tuple(z.shape)}"
             )
-        return mean_and_covariance(
-            z, self.Q, self.src, self.coeff, self.diag_mask, self.min_std, self.min_var
-        )
+        return mean_and_covariance(z, self.Q, self.src, self.coeff, self.diag_mask, self.min_std, self.min_var)
 
     def forward(self, z: Any) -> tuple[Any, torch.Tensor]:
         """``(μ, Σ)``; ``μ`` is a ``GeometricTensor`` of ``y_type`` when ``z`` is a ``GeometricTensor``."""

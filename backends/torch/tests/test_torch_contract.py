@@ -1,0 +1,181 @@
+"""The module contract: export, TorchScript/torch.export, state_dict, deepcopy, pickle, .to(), compile,
+gradients, and clear errors on bad input — for every module and model."""
+
+from __future__ import annotations
+
+import copy
+import io
+import pickle
+
+import pytest
+import symm
+import torch
+from _torch_helpers import mixed_rep
+
+from symm_torch.models import EMLP, IMLP
+from symm_torch.nn import (
+    Change2DisentangledBasis,
+    EquivMultivariateNormal,
+    IrrepSubspaceNormPooling,
+    eConv1D,
+    eLinear,
+)
+
+G = symm.groups.dihedral(4)
+REP = mixed_rep(G)
+D = REP.size
+
+# name -> (factory, input shape, export kwargs)
+CASES = {
+    "eLinear": (lambda: eLinear(REP, G.regular_rep() * 2), (5, D), {}),
+    "eConv1D": (lambda: eConv1D(REP, G.regular_rep(), 3, stride=2, padding=1, padding_mode="circular"), (2, D, 9), {}),
+    "Change2DisentangledBasis": (lambda: Change2DisentangledBasis(REP), (5, D), {"ndim": 2}),
+    "Change2DisentangledBasis-3d": (lambda: Change2DisentangledBasis(REP), (2, D, 4), {"ndim": 3}),
+    "IrrepSubspaceNormPooling": (lambda: IrrepSubspaceNormPooling(REP), (5, D), {"ndim": 2}),
+    "IrrepSubspaceNormPooling-3d": (lambda: IrrepSubspaceNormPooling(REP), (2, D, 6), {"ndim": 3}),
+    "EquivMultivariateNormal": (
+        lambda: EquivMultivariateNormal(REP, diagonal=False),
+        (5, D + symm.invariant_sym_dim(REP)),
+        {},
+    ),
+    "EMLP": (lambda: EMLP(REP, G.regular_rep(), hidden_units=[16, 16]), (5, D), {}),
+    "IMLP": (lambda: IMLP(REP, 2, hidden_units=[16, 16]), (5, D), {}),
+}
+
+
+@pytest.fixture(params=list(CASES), ids=list(CASES))
+def case(request):
+    factory, shape, export_kw = CASES[request.param]
+    torch.manual_seed(0)
+    module = factory()
+    _randomise(module)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
+    return request.param, factory, module, x, export_kw
+
+
+def _randomise(module):
+    with torch.no_grad():
+        for p in module.parameters():
+            p.normal_()
+
+
+def _outputs(module, x):
+    out = module(x)
+    return out if isinstance(out, tuple) else (out,)
+
+
+def test_export_plain_torch_and_script(case):
+    _, _, module, x, kw = case
+    module = module.double().eval()
+    x = x.double()
+    exported = module.export(**kw)
+    names = {type(m).__module__.split(".")[0] for m in exported.modules()}
+    assert names <= {"torch"}, f"export must be plain torch modules, got {names}"
+    ref = _outputs(module, x)
+    for u, v in zip(ref, _outputs(exported, x), strict=True):
+        torch.testing.assert_close(v, u, rtol=1e-6, atol=1e-6)
+    scripted = exported if isinstance(exported, torch.jit.ScriptModule) else torch.jit.script(exported)
+    buf = io.BytesIO()
+    torch.jit.save(scripted, buf)
+    buf.seek(0)
+    loaded = torch.jit.load(buf)
+    for u, v in zip(ref, _outputs(loaded, x), strict=True):
+        torch.testing.assert_close(v, u, rtol=1e-6, atol=1e-6)
+
+
+def test_export_torch_export():
+    model = EMLP(REP, G.regular_rep(), hidden_units=[16])
+    x = torch.randn(4, D)
+    ep = torch.export.export(model.export(), (x,))
+    torch.testing.assert_close(ep.module()(x), model(x))
+
+
+def test_state_dict_round_trip(case):
+    _, factory, module, x, _ = case
+    torch.manual_seed(123)
+    other = factory()
+    other.load_state_dict(module.state_dict())
+    for u, v in zip(_outputs(module, x), _outputs(other, x), strict=True):
+        torch.testing.assert_close(u, v, rtol=0, atol=0)
+    # eval-mode caches see the loaded parameters too
+    other.eval()
+    with torch.no_grad():
+        _outputs(other, x)
+        other.load_state_dict(factory().state_dict())
+        again = factory()
+        again.load_state_dict(other.state_dict())
+        for u, v in zip(_outputs(other, x), _outputs(again.eval(), x), strict=True):
+            torch.testing.assert_close(u, v, rtol=0, atol=0)
+
+
+def test_deepcopy_and_pickle(case):
+    _, _, module, x, _ = case
+    module.eval()
+    with torch.no_grad():
+        ref = _outputs(module, x)  # fills the eval caches, which must not break copying
+        for clone in (copy.deepcopy(module), pickle.loads(pickle.dumps(module))):
+            for u, v in zip(ref, _outputs(clone, x), strict=True):
+                torch.testing.assert_close(u, v, rtol=0, atol=0)
+
+
+def test_to_dtype_and_device_moves_everything(case):
+    _, _, module, x, _ = case
+    module = module.to(torch.float64)
+    for name, t in [*module.named_parameters(), *module.named_buffers()]:
+        if t.is_floating_point():
+            assert t.dtype == torch.float64, name
+    y64 = _outputs(module, x.double())
+    assert all(y.dtype == torch.float64 for y in y64)
+    meta = copy.deepcopy(module).to("meta")
+    for name, t in [*meta.named_parameters(), *meta.named_buffers()]:
+        assert t.device.type == "meta", name
+    # float32 → float64 keeps float64-exact constants (rebuilt from the host copy)
+    back = module.float().double()
+    for (name, a), (_, b) in zip(back.named_buffers(), module.named_buffers(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_gradients_reach_every_parameter(case):
+    _, _, module, x, _ = case
+    x = x.clone().requires_grad_(True)
+    loss = sum(y.square().sum() for y in _outputs(module, x))
+    loss.backward()
+    for name, p in module.named_parameters():
+        assert p.grad is not None and float(p.grad.abs().sum()) > 0, name
+    assert x.grad is not None
+
+
+def test_wrong_width_and_type_errors(case):
+    name, _, module, x, _ = case
+    axis = -1 if name in ("eLinear", "EMLP", "IMLP", "EquivMultivariateNormal") else 1
+    if name == "eConv1D":
+        axis = -2
+    bad = torch.randn(*[s + 1 if i == (axis % x.ndim) else s for i, s in enumerate(x.shape)])
+    with pytest.raises(ValueError, match=str(x.shape[axis])):
+        module(bad)
+    with pytest.raises(TypeError):
+        module(x.numpy())
+
+
+def test_reps_of_different_groups_are_rejected():
+    C3 = symm.groups.cyclic(3)
+    for build in (
+        lambda: eLinear(REP, C3.regular_rep()),
+        lambda: eConv1D(REP, C3.regular_rep(), 3),
+        lambda: EMLP(REP, C3.regular_rep()),
+    ):
+        with pytest.raises(ValueError, match="same group"):
+            build()
+    with pytest.raises(ValueError, match="hidden_rep must be a rep of the model's group"):
+        EMLP(REP, G.regular_rep(), hidden_rep=C3.regular_rep())
+    with pytest.raises(TypeError, match=r"in_rep must be a symm\.Rep"):
+        eLinear("regular", G.regular_rep())
+
+
+@pytest.mark.compile
+def test_torch_compile_same_outputs():
+    torch._dynamo.reset()
+    model = EMLP(REP, G.regular_rep(), hidden_units=[16])
+    x = torch.randn(4, D)
+    compiled = torch.compile(model)
+    torch.testing.assert_close(compiled(x), model(x), rtol=1e-5, atol=1e-6)
