@@ -82,7 +82,8 @@ def _hashable(obj: Any) -> Any:
 
 def to_namespace(array: np.ndarray, xp: Any, device: Any, dtype: Any) -> Any:
     """Copy a host NumPy array into namespace ``xp`` on ``device`` with ``dtype``."""
-    return xp.asarray(np.ascontiguousarray(array), dtype=dtype, device=device)
+    # a fresh writable copy: torch warns on read-only NumPy buffers, and the cache must not alias host data
+    return xp.asarray(np.array(array, dtype=np.float64, order="C", copy=True), dtype=dtype, device=device)
 
 
 _CACHE: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
