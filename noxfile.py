@@ -27,7 +27,7 @@ nox.options.error_on_missing_interpreters = True
 PYTHON = "3.11"
 TORCH_PLUGIN = "backends/torch"
 TEST_DEPS = ["pytest>=7", "array-api-strict>=2.0"]
-LINT_PATHS = ["symm", "backends", "tests", "benchmarks", "noxfile.py"]
+LINT_PATHS = ["symm", "backends", "tests", "benchmarks", "docs", "noxfile.py"]
 
 # backend id -> (extra pip requirements, SYMM_BACKENDS value)
 BACKENDS: dict[str, tuple[list[str], str]] = {
@@ -120,6 +120,8 @@ def tests(session: nox.Session, backend: str) -> None:
     _install(session, *[_resolve(r) for r in reqs], *TEST_DEPS)
     _install_symm(session, torch_plugin=uses_torch)
     _pytest(session, selection, torch_plugin=uses_torch)
+    if backend == "numpy":  # every docstring example of the core runs
+        session.run("python", "-m", "pytest", "--doctest-modules", "symm", "-q")
 
 
 @nox.session(python=PYTHON)
@@ -158,17 +160,19 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the Sphinx site with warnings as errors."""
-    if not os.path.exists("docs/conf.py"):
-        session.skip("docs/conf.py does not exist yet: nothing to build")
-    reqs = "docs/requirements.txt"
-    if os.path.exists(reqs):
-        _install(session, "-r", reqs)
-    else:
-        _install(session, "sphinx")
-    _install_symm(session, torch_plugin=os.path.exists(reqs) and "torch" in open(reqs).read())
+    """Build the Sphinx site with warnings as errors and execute every example in it (doctest builder)."""
+    _install(session, "-r", "docs/requirements.txt", _torch_req(), "jax")
+    _install_symm(session, torch_plugin=True)
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", *session.posargs)
     session.run(
-        "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", *session.posargs
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-b",
+        "doctest",
+        "docs",
+        "docs/_build/doctest",
+        env={"JAX_ENABLE_X64": "1"},
     )
 
 
