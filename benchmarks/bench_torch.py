@@ -1,0 +1,152 @@
+"""symm-torch speed: EMLP training step vs a plain torch MLP, the exported model, symm-learning and escnn.
+
+Task: D6 (order 12), regular-rep input and output, 3 hidden layers of about 256 units, batch 1024; one
+training step is forward + MSE backward + Adam. All ratios come from one run of this script.
+
+Run ``python benchmarks/bench_torch.py`` (``--quick`` for a CI-sized run, ``--threads N`` to pin torch's
+thread count). symm-learning and escnn rows need those packages (escnn needs numpy<2); without them the row
+says "not installed".
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+
+def _stepper(model: torch.nn.Module, x: object, y: torch.Tensor) -> Callable[[], None]:
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        out = model(x)
+        out = getattr(out, "tensor", out)
+        torch.nn.functional.mse_loss(out, y).backward()
+        opt.step()
+
+    return step
+
+
+def _interleaved(steppers: dict[str, Callable[[], None]], rounds: int, per_round: int) -> dict[str, float]:
+    """Seconds per step of each model: rounds alternate between the models (so load drifts hit all of
+    them alike); each model's time is the median over rounds of the mean step time within a round."""
+    for step in steppers.values():
+        for _ in range(3):
+            step()
+    times: dict[str, list[float]] = {k: [] for k in steppers}
+    for _ in range(rounds):
+        for name, step in steppers.items():
+            t0 = time.perf_counter()
+            for _ in range(per_round):
+                step()
+            times[name].append((time.perf_counter() - t0) / per_round)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def _timed(build: Callable[[], torch.nn.Module]) -> tuple[torch.nn.Module, float]:
+    t0 = time.perf_counter()
+    model = build()
+    return model, time.perf_counter() - t0
+
+
+def _plain_mlp(widths: list[int]) -> torch.nn.Sequential:
+    layers: list[torch.nn.Module] = []
+    for i in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
+        if i < len(widths) - 2:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps (CI-sized)")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rounds, per_round = (5, 3) if args.quick else (15, 5)
+    torch.manual_seed(0)
+
+    from symm_torch.models import EMLP
+    from symm_torch.nn import eLinear
+
+    import symm
+
+    G = symm.groups.dihedral(6)
+    hidden, batch = [256, 256, 256], 1024
+    rep = G.regular_rep()
+    _ = rep.change_of_basis
+    emlp, t_emlp = _timed(lambda: EMLP(rep, rep, hidden_units=hidden))
+    widths = [rep.size] + [r.size for r in emlp.hidden_reps] + [rep.size]
+    x, y = torch.randn(batch, rep.size), torch.randn(batch, rep.size)
+
+    mlp, t_mlp = _timed(lambda: _plain_mlp(widths))
+    exported = emlp.export()
+    models: dict[str, tuple[torch.nn.Module, float | None, object]] = {
+        "torch.nn MLP (same widths)": (mlp, t_mlp, x),
+        "symm_torch EMLP": (emlp, t_emlp, x),
+        "symm_torch EMLP.export()": (exported, None, x),
+    }
+    missing = []
+    try:
+        import escnn.group
+        import escnn.gspaces
+        import escnn.nn
+    except ImportError:
+        missing += ["escnn EMLP (escnn.nn.Linear)", "symm-learning 0.8.1 eMLP"]
+    else:
+        Ge = escnn.group.dihedral_group(6)
+        gs = escnn.gspaces.no_base_space(Ge)
+        reg = Ge.regular_representation
+
+        def build_escnn() -> torch.nn.Module:
+            types = [escnn.nn.FieldType(gs, [reg] * (w // 12)) for w in widths]
+            layers: list[torch.nn.Module] = []
+            for i in range(len(types) - 1):
+                layers.append(escnn.nn.Linear(types[i], types[i + 1]))
+                if i < len(types) - 2:
+                    layers.append(escnn.nn.ReLU(types[i + 1]))
+            return escnn.nn.SequentialModule(*layers)
+
+        esc, t_esc = _timed(build_escnn)
+        models["escnn EMLP (escnn.nn.Linear)"] = (esc, t_esc, esc.in_type(x))
+        try:
+            from symm_learning.models.emlp import eMLP
+        except ImportError:
+            missing.append("symm-learning 0.8.1 eMLP")
+        else:
+            sl, t_sl = _timed(lambda: eMLP(reg, reg, hidden_units=hidden))
+            models["symm-learning eMLP"] = (sl, t_sl, x)
+
+    step_s = _interleaved({k: _stepper(m, xin, y) for k, (m, _, xin) in models.items()}, rounds, per_round)
+    base = step_s["torch.nn MLP (same widths)"]
+    rows: list[tuple[str, float | None, float | None, int | None]] = [
+        (k, t_build, step_s[k], sum(p.numel() for p in m.parameters())) for k, (m, t_build, _) in models.items()
+    ]
+    rows += [(f"{k}: not installed", None, None, None) for k in missing]
+
+    C8 = symm.groups.cyclic(8)
+    big = C8.regular_rep() * 64
+    _ = big.change_of_basis
+    _, t_big = _timed(lambda: eLinear(big, big))
+
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; D6 regular, hidden {widths[1:-1]}, "
+        f"batch {batch}; median over {rounds} interleaved rounds of {per_round} steps"
+    )
+    print(f"{'model':48s} {'build s':>9s} {'step ms':>9s} {'× MLP':>7s} {'params':>9s}")
+    for name, t_build, t_step, n in rows:
+        b = f"{t_build:9.3f}" if t_build is not None else f"{'':9s}"
+        s = f"{t_step * 1e3:9.2f} {t_step / base:7.2f}" if t_step is not None else f"{'':9s} {'':7s}"
+        p = f"{n:9d}" if n is not None else ""
+        print(f"{name:48s} {b} {s} {p}")
+    print(f"eLinear regular(C8)^64 -> regular(C8)^64 construction: {t_big:.3f} s")
+
+
+if __name__ == "__main__":
+    main()
