@@ -9,7 +9,7 @@ import numpy as np
 
 from symm._array_api import constant, device_of
 from symm._rep import Rep
-from symm._stats import _hashable, _n_samples, _pair_plan, _PairPlan, _prepare
+from symm._stats import _gather, _hashable, _n_samples, _pair_plan, _PairPlan, _prepare
 
 __all__ = ["lstsq"]
 
@@ -141,11 +141,11 @@ def _solve_grams(cxx: Any, cyx: Any, rep_x: Rep, rep_y: Rep, xp: Any) -> Any:
         return xp.zeros((dy, dx), dtype=dt, device=dev)
     zxx = xp.concat((xp.reshape(qxt @ cxx @ qx, (-1,)), zero))
     zyx = xp.concat((xp.reshape(qyt @ cyx @ qx, (-1,)), zero))
-    bxx = xp.sum(xp.reshape(xp.take(zxx, idx_xx, axis=0), w_xx.shape) * w_xx, axis=-1)
-    byx = xp.sum(xp.reshape(xp.take(zyx, idx_yx, axis=0), w_yx.shape) * w_yx, axis=-1)
+    bxx = xp.sum(xp.reshape(_gather(zxx, idx_xx), w_xx.shape) * w_xx, axis=-1)
+    byx = xp.sum(xp.reshape(_gather(zyx, idx_yx), w_yx.shape) * w_yx, axis=-1)
     blocks = byx @ _pinv(bxx, xp)  # (k, ny, nx)
     flat = xp.concat((xp.reshape(blocks, (-1,)), zero))
-    a_iso = xp.reshape(xp.take(flat, idx_back, axis=0), (dy, dx))
+    a_iso = xp.reshape(_gather(flat, idx_back), (dy, dx))
     return qy @ a_iso @ qxt
 
 

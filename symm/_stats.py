@@ -18,6 +18,7 @@ import weakref
 from numbers import Real
 from typing import Any
 
+import array_api_compat
 import numpy as np
 
 from symm._array_api import as_float_array, constant, device_of, namespace_of
@@ -28,7 +29,7 @@ __all__ = ["cov", "mean", "var", "var_mean"]
 # Use the signed-permutation gather when |G| <= (D_x + D_y) * _PERM_RATIO: a gather of |G|·D_x·D_y entries is
 # then cheaper than the four dense D³ products of the isotypic route.
 _PERM_RATIO = 0.25
-_PERM_MAX_ENTRIES = 1 << 24  # never build gather tables larger than this
+_PERM_MAX_ENTRIES = 1 << 22  # never build gather tables larger than this
 
 
 # ============================================================================================ host plans
@@ -100,14 +101,30 @@ class _PairPlan:
             raise RuntimeError("representation was garbage collected")
         return rx, ry
 
-    def perm_tables(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """Gather index (|G|·D_y·D_x,) into ``S.flat`` and weights (|G|, D_y, D_x) (``None``: all ones)."""
+    def perm_tables(self) -> dict[str, np.ndarray | None]:
+        """Gather tables of ``R`` over the orbits of index pairs under ``(r, c) ↦ (π_g r, π_g c)``.
+
+        With orbit representative ``(r₀, c₀)``, ``v = (1/|G|) Σ_g ε_g(r₀) ε_g(c₀) S[π_g r₀, π_g c₀]`` is
+        ``R(S)[r₀, c₀]``, and equivariance gives ``R(S)[π_h r₀, π_h c₀] = ε_h(r₀) ε_h(c₀) v``. So ``R`` is two
+        gathers of about ``D_y·D_x`` entries each (``|G|`` per orbit, ``|G| / |stabiliser|`` points per
+        orbit). Keys: ``src`` (n_orbits·|G|,) into ``S.flat``, ``w`` (n_orbits, |G|) or ``None`` (all
+        ``1/|G|``), ``orbit`` (D_y·D_x,) and ``sign`` (D_y·D_x,) or ``None`` (all ones).
+        """
         (pix, eps_x), (piy, eps_y) = self.px.signed_perm, self.py.signed_perm
-        dx = pix.shape[1]
-        idx = (piy[:, :, None] * dx + pix[:, None, :]).reshape(-1)
-        if np.all(eps_x == 1.0) and np.all(eps_y == 1.0):
-            return idx, None
-        return idx, eps_y[:, :, None] * eps_x[:, None, :] / self.order
+        dx, dy = pix.shape[1], piy.shape[1]
+        images = (piy[:, :, None] * dx + pix[:, None, :]).reshape(self.order, dx * dy)  # (|G|, pairs)
+        signs = (eps_y[:, :, None] * eps_x[:, None, :]).reshape(self.order, dx * dy)
+        canon = images.min(axis=0)
+        reps, orbit = np.unique(canon, return_inverse=True)
+        unsigned = bool(np.all(signs == 1.0))
+        # h with π_h(rep) = p, for each pair p; then sign_p = ε_h(r₀) ε_h(c₀)
+        h = np.argmax(images[:, canon] == np.arange(dx * dy)[None, :], axis=0)
+        return {
+            "src": images[:, reps].T.reshape(-1),
+            "w": None if unsigned else signs[:, reps].T / self.order,
+            "orbit": orbit.reshape(-1),
+            "sign": None if unsigned else signs[h, canon],
+        }
 
     @property
     def order(self) -> int:
@@ -227,10 +244,16 @@ def _bundle(plan: _PairPlan, xp: Any, dev: Any, dt: Any, want_var: bool = False)
     comp_x = constant(rep_x, "symm.stats.I-P", lambda: np.eye(px.size) - px.projector(), xp, dev, dt)
     comp_y = constant(rep_y, "symm.stats.I-P", lambda: np.eye(py.size) - py.projector(), xp, dev, dt)
     if plan.use_perm:
-        idx_np, w_np = plan.perm_tables()
-        idx = constant(plan, "perm.idx", lambda: idx_np, xp, dev, xp.int64)
-        w = None if w_np is None else constant(plan, "perm.w", lambda: w_np, xp, dev, dt)
-        bundle = ("perm", comp_x, comp_y, idx, w)
+        tabs = plan.perm_tables()
+        i64 = xp.int64
+        src = constant(plan, "perm.src", lambda: tabs["src"], xp, dev, i64)
+        orbit = constant(plan, "perm.orbit", lambda: tabs["orbit"], xp, dev, i64)
+        if tabs["w"] is None:
+            w = sign = None
+        else:
+            w = constant(plan, "perm.w", lambda: tabs["w"], xp, dev, dt)
+            sign = constant(plan, "perm.sign", lambda: tabs["sign"], xp, dev, dt)
+        bundle = ("perm", comp_x, comp_y, src, w, orbit, sign, (len(tabs["src"]) // plan.order, plan.order))
     else:
         idx_np = w_np = None
 
@@ -264,18 +287,33 @@ def reynolds(S: Any, plan: _PairPlan, xp: Any, bundle: tuple) -> Any:
     """``R(S)`` for ``S`` of shape (D_y, D_x), through the plan's constants."""
     dy, dx = S.shape
     if bundle[0] == "perm":
-        _, _, _, idx, w = bundle
-        g = xp.reshape(xp.take(xp.reshape(S, (-1,)), idx, axis=0), (plan.order, dy, dx))
-        return xp.mean(g, axis=0) if w is None else xp.sum(g * w, axis=0)
+        _, _, _, src, w, orbit, sign, shape = bundle
+        g = xp.reshape(_gather(xp.reshape(S, (-1,)), src), shape)
+        v = xp.mean(g, axis=1) if w is None else xp.sum(g * w, axis=1)
+        out = _gather(v, orbit)
+        return xp.reshape(out if sign is None else out * sign, (dy, dx))
     _, _, _, idx, w, qx, qy, qxt, qyt, zero = bundle
     return qy @ _project_iso(qyt @ S @ qx, idx, w, zero, xp) @ qxt
+
+
+def _gather(flat: Any, idx: Any) -> Any:
+    """``flat[idx]`` for a 1-D array and a non-negative integer index array (integer-array indexing,
+    Array API 2024.12). Preferred to ``take``: array-api-compat's torch ``take`` re-maps negative indices
+    with an extra pass over the index array on every call."""
+    if _is_torch(flat):
+        return flat.index_select(0, idx)  # same result, no advanced-indexing overhead
+    return flat[idx]
+
+
+def _is_torch(a: Any) -> bool:
+    return type(a).__module__ == "torch" or array_api_compat.is_torch_array(a)
 
 
 def _project_iso(Z: Any, idx: Any, w: Any, zero: Any, xp: Any) -> Any:
     """``Π(Z)`` in the isotypic basis (one weighted gather)."""
     dy, dx = Z.shape
     flat = xp.concat((xp.reshape(Z, (-1,)), zero))
-    g = xp.reshape(xp.take(flat, idx, axis=0), w.shape)
+    g = xp.reshape(_gather(flat, idx), w.shape)
     return xp.reshape(xp.sum(g * w, axis=1), (dy, dx))
 
 

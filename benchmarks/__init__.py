@@ -1,0 +1,1 @@
+"""Reproducible benchmarks of symm against the alternatives a user would pick."""

@@ -1,0 +1,32 @@
+"""Timing helpers shared by the benchmarks: interleaved repeats, medians, a plain-text table."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+
+
+def interleaved_medians(fns: Sequence[Callable[[], object]], repeats: int, sync: Callable[[object], object]
+                        = lambda r: r, warmup: int = 2, inner: int = 1) -> list[float]:
+    """Median wall time (seconds per call) of each function, measured round-robin so that machine noise
+    hits every contender alike. ``sync`` forces the result (e.g. ``.compute()`` or a device sync)."""
+    for fn in fns:
+        for _ in range(warmup):
+            sync(fn())
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for k, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                sync(fn())
+            times[k].append((time.perf_counter() - t0) / inner)
+    return [statistics.median(t) for t in times]
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    out = [line, "-+-".join("-" * w for w in widths)]
+    out += [" | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(out)
