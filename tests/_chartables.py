@@ -12,9 +12,8 @@ A table is a list of :class:`ComplexIrrep` (complex irreducible characters, as f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -250,9 +249,7 @@ def product_table(GH, G, H, table_g, table_h) -> list[ComplexIrrep]:
         parts.append((g, h))
     gi = np.array([p[0] for p in parts])
     hi = np.array([p[1] for p in parts])
-    return [
-        ComplexIrrep(f"{a.name}⊗{b.name}", a.values[gi] * b.values[hi]) for a in table_g for b in table_h
-    ]
+    return [ComplexIrrep(f"{a.name}⊗{b.name}", a.values[gi] * b.values[hi]) for a in table_g for b in table_h]
 
 
 # ---------------------------------------------------------------------- oracle helpers shared by the suite
@@ -306,13 +303,13 @@ def block_diagonal(rep, g: int) -> np.ndarray:
 
 def explicit_average(A: np.ndarray, mats_x: np.ndarray, mats_y: np.ndarray) -> np.ndarray:
     """``(1/|G|) Σ_g ρ_y(g) A ρ_x(g)ᵀ`` by brute force (A may carry leading batch dimensions)."""
-    return sum(my @ A @ mx.T for mx, my in zip(mats_x, mats_y)) / len(mats_x)
+    return sum(my @ A @ mx.T for mx, my in zip(mats_x, mats_y, strict=False)) / len(mats_x)
 
 
 def commutant_dim(images_x: np.ndarray, images_y: np.ndarray) -> int:
     """``dim {A : ρ_y(s) A = A ρ_x(s) for every generator s}``: nullity of the stacked Kronecker system
     ``(ρ_y(s) ⊗ ρ_x(s) - I) vec(A) = 0`` (row-major vec, orthogonal images)."""
     n = images_y.shape[1] * images_x.shape[1]
-    system = np.concatenate([np.kron(y, x) - np.eye(n) for x, y in zip(images_x, images_y)])
+    system = np.concatenate([np.kron(y, x) - np.eye(n) for x, y in zip(images_x, images_y, strict=False)])
     sv = np.linalg.svd(system, compute_uv=False)
     return n - int(np.sum(sv > 1e-8 * max(1.0, sv.max())))

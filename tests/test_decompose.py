@@ -8,6 +8,8 @@ indicator.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from _chartables import (
@@ -103,9 +105,7 @@ def _cases() -> dict[str, callable]:
         "S3-standard⊗standard": lambda: s3.natural_rep("standard").tensor(s3.natural_rep("standard")),
         "S4-permutation⊗permutation": lambda: s4.permutation_rep().tensor(s4.permutation_rep()),
         "Q8-quaternion⊗quaternion": lambda: q8.natural_rep("quaternion").tensor(q8.natural_rep("quaternion")),
-        "rot(Dic3-quaternion⊗regular)": lambda: rotated(
-            dic3.natural_rep("quaternion").tensor(dic3.regular_rep()), 10
-        ),
+        "rot(Dic3-quaternion⊗regular)": lambda: rotated(dic3.natural_rep("quaternion").tensor(dic3.regular_rep()), 10),
         "A5-standard⊗standard": lambda: a5.natural_rep("standard").tensor(a5.natural_rep("standard")),
     }
 
@@ -134,7 +134,7 @@ def test_component_layout(rep):
     comps = rep.isotypic_components
     # contiguous slices covering 0..D, trivial first, each irrep once, registry order
     assert comps[0].slice.start == 0 and comps[-1].slice.stop == rep.size
-    for a, b in zip(comps, comps[1:]):
+    for a, b in itertools.pairwise(comps):
         assert a.slice.stop == b.slice.start
     registry = rep.group.irreps()
     idx = [registry.index(c.irrep) for c in comps]
@@ -307,7 +307,7 @@ def test_irrep_counts_and_orthogonality(group):
     # each real irrep holds 1 (R, H) or 2 (C) complex irreps; those are as many as the conjugacy classes
     n_complex = sum(2 if irr.type == "C" else 1 for irr in irreps)
     assert n_complex == len(conjugacy_classes(group))
-    assert int(round(np.sum(d**2 / s))) == group.order
+    assert round(np.sum(d**2 / s)) == group.order
     assert np.isclose(np.sum(d**2 / s), group.order)
     # C and H types have even / multiple-of-4 dims; the trivial irrep comes first
     for irr in irreps:
@@ -317,8 +317,9 @@ def test_irrep_counts_and_orthogonality(group):
     # the irrep matrices are orthogonal and define homomorphisms (checked on every product)
     for irr in irreps:
         mats = all_matrices(irr)
-        np.testing.assert_allclose(mats.transpose(0, 2, 1) @ mats, np.broadcast_to(np.eye(irr.dim), mats.shape),
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            mats.transpose(0, 2, 1) @ mats, np.broadcast_to(np.eye(irr.dim), mats.shape), atol=1e-12
+        )
         for a in range(group.order):
             for b in range(0, group.order, max(1, group.order // 7)):
                 np.testing.assert_allclose(mats[a] @ mats[b], mats[group.compose(a, b)], atol=1e-10)
@@ -440,10 +441,11 @@ def test_isotypic_subspaces_follow_a_change_of_basis():
     p = np.linalg.qr(np.random.default_rng(5).normal(size=(rep.size, rep.size)))[0]
     new = symm.Rep(G, p @ rep.generator_images @ p.T)
     Q, Qn = rep.change_of_basis, new.change_of_basis
-    for c, cn in zip(rep.isotypic_components, new.isotypic_components):
+    for c, cn in zip(rep.isotypic_components, new.isotypic_components, strict=False):
         assert c.irrep is cn.irrep and c.multiplicity == cn.multiplicity
-        np.testing.assert_allclose(p @ Q[:, c.slice] @ Q[:, c.slice].T @ p.T, Qn[:, cn.slice] @ Qn[:, cn.slice].T,
-                                   atol=TOL)
+        np.testing.assert_allclose(
+            p @ Q[:, c.slice] @ Q[:, c.slice].T @ p.T, Qn[:, cn.slice] @ Qn[:, cn.slice].T, atol=TOL
+        )
 
 
 # ---------------------------------------------------------------------- the large-group path

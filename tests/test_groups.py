@@ -201,8 +201,15 @@ def test_non_integer_element(bad):
 
 @pytest.mark.parametrize(
     "call, arg",
-    [(groups.cyclic, 0), (groups.dihedral, 0), (groups.symmetric, 1), (groups.alternating, 2),
-     (groups.dicyclic, 1), (groups.cyclic, 2.5), (groups.cyclic, True)],
+    [
+        (groups.cyclic, 0),
+        (groups.dihedral, 0),
+        (groups.symmetric, 1),
+        (groups.alternating, 2),
+        (groups.dicyclic, 1),
+        (groups.cyclic, 2.5),
+        (groups.cyclic, True),
+    ],
     ids=["cyclic(0)", "dihedral(0)", "symmetric(1)", "alternating(2)", "dicyclic(1)", "cyclic(2.5)", "cyclic(True)"],
 )
 def test_constructor_arguments(call, arg):

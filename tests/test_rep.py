@@ -17,8 +17,11 @@ def _fixed_points(G, g):
 
 
 # ---------------------------------------------------------------------- built-in reps
-@pytest.mark.parametrize("make", [lambda: groups.cyclic(6), lambda: groups.dihedral(5), lambda: groups.symmetric(4),
-                                  lambda: groups.alternating(5)], ids=["C6", "D5", "S4", "A5"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: groups.cyclic(6), lambda: groups.dihedral(5), lambda: groups.symmetric(4), lambda: groups.alternating(5)],
+    ids=["C6", "D5", "S4", "A5"],
+)
 def test_permutation_and_regular_characters(make):
     G = make()
     # permutation rep: χ(g) = number of fixed points; regular: χ = |G| δ_{g,e}
@@ -51,8 +54,11 @@ def test_standard_and_sign_reps_of_symmetric(n):
 
 
 def test_element_matrices_are_a_homomorphism():
-    for rep in [groups.dicyclic(3).natural_rep("quaternion"), rotated(groups.alternating(4).regular_rep(), 1),
-                groups.dihedral(6).natural_rep("standard")]:
+    for rep in [
+        groups.dicyclic(3).natural_rep("quaternion"),
+        rotated(groups.alternating(4).regular_rep(), 1),
+        groups.dihedral(6).natural_rep("standard"),
+    ]:
         G = rep.group
         mats = rep.matrices()
         np.testing.assert_allclose(mats, all_matrices(rep), atol=1e-12)
@@ -143,7 +149,7 @@ def test_irrep_objects():
 def test_rep_validation_errors():
     G = groups.cyclic(4)
     rot = np.array([[0.0, -1.0], [1.0, 0.0]])
-    with pytest.raises(TypeError, match="group must be a symm.Group"):
+    with pytest.raises(TypeError, match=r"group must be a symm.Group"):
         symm.Rep("C4", [rot])
     with pytest.raises(ValueError, match="generator_images must hold one matrix per generator"):
         symm.Rep(G, [rot, rot])
@@ -184,5 +190,5 @@ def test_reps_of_different_groups():
         a.tensor(b)
     with pytest.raises(ValueError, match="at least one rep"):
         symm.direct_sum()
-    with pytest.raises(TypeError, match="direct_sum takes symm.Rep"):
+    with pytest.raises(TypeError, match=r"direct_sum takes symm.Rep"):
         symm.direct_sum(a, np.eye(4))
