@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from symm._group import Group
+from symm._group import DEFAULT_MAX_ORDER, Group
 from symm._rep import Irrep, IsotypicComponent, Rep, _Decomposition
 
 __all__ = ["group_from_escnn", "rep_from_escnn", "rep_to_escnn"]
@@ -39,7 +39,9 @@ def group_from_escnn(G: Any) -> Group:
         raise ValueError("the trivial escnn group has no generators; symm needs at least one")
     regular = G.regular_representation
     perms = np.stack([np.argmax(np.asarray(regular(g)), axis=0) for g in escnn_gens])
-    group = Group.from_permutations(perms, name=str(G.name))
+    # A group of its own, not the cached one with the same permutations: that one may already hold another
+    # registry (symm's ids, or another escnn group's, e.g. cyclic_group(2) and dihedral_group(1)).
+    group = Group("perm", perms.astype(np.int64), name=str(G.name), max_order=max(DEFAULT_MAX_ORDER, len(perms[0])))
     # escnn element of each symm element, along the breadth-first tree
     elems = [G.identity]
     for i in range(1, group.order):
