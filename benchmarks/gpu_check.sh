@@ -71,7 +71,7 @@ step() {
     return "$rc"
 }
 
-log "symm GPU check: $(date -u '+%Y-%m-%d %H:%M:%SZ') on $(hostname) ($(uname -m)); dry=$DRY"
+log "symm GPU check: $(date -u '+%Y-%m-%d %H:%M:%SZ') on $(hostname 2>/dev/null || cat /etc/hostname 2>/dev/null) ($(uname -m)); dry=$DRY"
 log "repo: $ROOT ($(git rev-parse --short HEAD 2>/dev/null || echo 'no git') $(git status --porcelain 2>/dev/null | grep -c . || true) changed files)"
 log "results: $RES"
 
@@ -169,6 +169,15 @@ else
     pipi 120 --no-deps --no-index --no-build-isolation "$ROOT"
     [ -f backends/torch/pyproject.toml ] && pipi 120 --no-deps --no-index --no-build-isolation "$ROOT/backends/torch"
 fi
+
+# Last resort for pure-Python packages when pip is unusable: import them straight from the wheel (a zip).
+for pair in array_api_compat:array_api_compat array_api_strict:array_api_strict; do
+    if ! has "${pair%%:*}"; then
+        for whl in "$WHEELS"/"${pair#*:}"-*.whl; do
+            [ -f "$whl" ] && export PYTHONPATH="$whl:$PYTHONPATH" && log "NOTE: importing ${pair%%:*} from $whl"
+        done
+    fi
+done
 
 log ""
 log "### versions"
