@@ -257,3 +257,32 @@ def test_monte_carlo_error_scales_with_dof(backend):
     assert err_sym == pytest.approx(2 * dof / n, rel=0.2)
     assert err_emp == pytest.approx(d * (d + 1) / n, rel=0.2)
     assert err_sym < 0.5 * err_emp
+
+
+# --------------------------------------------------------------------------------------------- escnn
+
+
+@pytest.mark.escnn
+@pytest.mark.parametrize("gname", ["cyclic(6)", "dihedral(4)"])
+def test_escnn_reps_through_from_escnn(backend, gname, rng):
+    """escnn reps (with escnn's own change of basis) go through the same estimators and oracles."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        eg = pytest.importorskip("escnn.group", reason="escnn is not importable (it needs numpy<2)")
+    from _groups import oracle_lstsq
+
+    G = eg.cyclic_group(6) if gname == "cyclic(6)" else eg.dihedral_group(4)
+    ids = [irr.id for irr in G.irreps()] * 2
+    size = sum(G.irrep(*i).size for i in ids)
+    erep_x = eg.Representation(G, f"mixed_{gname}", ids, random_orthogonal(size, 3))
+    rep_x = symm.Rep.from_escnn(erep_x)
+    rep_y = symm.Rep.from_escnn(G.regular_representation)
+    x, y = _data(rng, N, rep_x), _data(rng, N, rep_y)
+    xb, yb = backend.asarray(x), backend.asarray(y)
+    xh, yh = _host(backend, x), _host(backend, y)
+    backend.assert_close(symm.mean(xb, rep_x), oracle_mean(xh, rep_x))
+    backend.assert_close(symm.cov(xb, yb, rep_x, rep_y, correction=0), oracle_cov(xh, yh, rep_x, rep_y))
+    backend.assert_close(symm.var(xb, rep_x, correction=0), augment(xh, rep_x).var(axis=0))
+    backend.assert_close(symm.lstsq(xb, yb, rep_x, rep_y), oracle_lstsq(xh, yh, rep_x, rep_y))
