@@ -7,7 +7,7 @@ Environment:
     SYMM_TORCH_REQ       pip requirement for torch (default ``torch``). CI pins ``torch==2.13.0``,
                          a CPU build;
                          an unpinned ``torch`` pulls a multi-GB CUDA build.
-    SYMM_TORCH_CUDA_REQ  pip requirement for torch in ``tests(torch-cuda)`` (default ``torch``).
+    SYMM_TORCH_CUDA_REQ  pip requirement for torch in ``tests(torch-cuda)`` (default ``torch==2.13.0``).
     SYMM_CUPY_REQ        pip requirement for cupy (default ``cupy-cuda12x``).
 """
 
@@ -52,7 +52,7 @@ def _torch_req() -> str:
 def _resolve(req: str) -> str:
     return {
         "@torch": _torch_req(),
-        "@torch-cuda": os.environ.get("SYMM_TORCH_CUDA_REQ", "torch"),
+        "@torch-cuda": os.environ.get("SYMM_TORCH_CUDA_REQ", "torch==2.13.0"),
         "@cupy": os.environ.get("SYMM_CUPY_REQ", "cupy-cuda12x"),
     }.get(req, req)
 
