@@ -114,7 +114,7 @@ def test_elinear_eval_cache_invalidated_by_inplace_updates():
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-@pytest.mark.parametrize("padding_mode", ["zeros", "circular", "reflect"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect"])  # circular: test_torch_contract
 def test_econv1d_equivariant(group, dtype, padding_mode):
     rin, rout = mixed_rep(group), group.regular_rep()
     conv = eConv1D(rin, rout, kernel_size=3, padding=1, padding_mode=padding_mode).to(dtype)
