@@ -207,7 +207,8 @@ def test_equiv_multivariate_normal(group, diagonal, dtype):
     g = group.order - 1  # P(ρ_y(g) y | ρ_z(g) z) = P(y | z)
     r, r_in = (torch.as_tensor(rep(g), dtype=dtype) for rep in (y_rep, head.in_rep))
     lp_g = head.get_distribution(z @ r_in.T).log_prob(y @ r.T)
-    torch.testing.assert_close(lp_g, lp, rtol=tol if dtype == torch.float64 else 1e-4, atol=0)
+    # float32 log_prob of a random (ill-conditioned) Σ: the Cholesky solve loses digits, Σ itself is checked above
+    torch.testing.assert_close(lp_g, lp, rtol=tol if dtype == torch.float64 else 1e-3, atol=0)
 
 
 def test_full_covariance_spans_the_commutant():
