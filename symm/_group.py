@@ -276,11 +276,18 @@ class Group:
         return f"<symm.Group {self.name}, order {self.order}>"
 
     def __reduce__(self) -> tuple:
-        if self._escnn_group is not None:
-            return (Group.from_escnn, (self._escnn_group,))
+        if self._escnn_group is not None:  # escnn groups do not pickle; escnn rebuilds them from their keys
+            G = self._escnn_group
+            return (_rebuild_escnn, (type(G).__name__, dict(G._keys)))
         if self._kind == "perm":
             return (_rebuild_perm, (self._generator_data, self.name, self.max_order, self._natural))
         return (_rebuild_matrix, (self._generator_data, self.name, self.max_order, self._natural))
+
+
+def _rebuild_escnn(class_name: str, keys: dict) -> Group:
+    import escnn.group
+
+    return Group.from_escnn(escnn.group.groups_dict[class_name]._generator(**keys))
 
 
 def _rebuild_perm(gens: np.ndarray, name: str, max_order: int, natural: dict) -> Group:
