@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from symm._rep import _as_permutations, element_permutations
+from symm._rep import _as_permutations, _polish, element_permutations
 
 if TYPE_CHECKING:
     from symm._group import Group
-    from symm._rep import Irrep, Rep, _Decomposition
+    from symm._rep import Irrep, IsotypicComponent, Rep, _Decomposition
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class _Class:
 
 
 def _decompose_once(rep: Rep, rng: np.random.Generator, *, register: bool) -> _Decomposition:
-    from symm._rep import Irrep, IsotypicComponent, _Decomposition, _polish
+    from symm._rep import Irrep, IsotypicComponent, _Decomposition
 
     group = rep.group
     classes = _find_classes(rep, rng)
@@ -148,7 +148,7 @@ def _decompose_once(rep: Rep, rng: np.random.Generator, *, register: bool) -> _D
         cols.extend(cls.bases)
         comps.append(IsotypicComponent(irrep, m, slice(start, start + m * irrep.dim)))
         start += m * irrep.dim
-    q = _polish(np.concatenate(cols, axis=1))
+    q = _refine(rep, _polish(np.concatenate(cols, axis=1)), comps)
     # verify on every generator against the registered irrep matrices
     for s, g in enumerate(rep.generator_images):
         blocks = np.zeros_like(g)
@@ -158,6 +158,33 @@ def _decompose_once(rep: Rep, rng: np.random.Generator, *, register: bool) -> _D
         if err > _VERIFY_TOL * max(1.0, np.sqrt(rep.size)):
             raise _Retry(f"verification failed on generator {s} (error {err:.2e})")
     return _Decomposition(q, tuple(comps))
+
+
+def _refine(rep: Rep, q: np.ndarray, comps: list[IsotypicComponent]) -> np.ndarray:
+    """Average ``q`` over the group as an intertwiner, ``(1/|G|) Σ_g ρ(g) q B(g)ᵀ``, then repolish.
+
+    ``B(g) = ⊕_k I_{m_k} ⊗ ρ̂_k(g)``. The eigenvectors are only as accurate as ``eps/gap``; this group
+    average removes their non-equivariant error in one step (skipped where the Reynolds path is too costly).
+    """
+    group, d = rep.group, rep.size
+    perms = _as_permutations(rep.generator_images)
+    if perms is not None:
+        if group.order * d * d > _REYNOLDS_FLOP_BUDGET:
+            return q
+        left = (q[np.argsort(p)] for p in element_permutations(group, perms))
+    else:
+        if group.order * d**3 > _REYNOLDS_FLOP_BUDGET or group.order * d * d * 8 > 2**28:
+            return q
+        left = (m @ q for m in rep.matrices())
+    irrep_mats = [c.irrep.matrices() for c in comps]
+    acc = np.zeros_like(q)
+    for g, rq in enumerate(left):
+        parts = [
+            (rq[:, c.slice].reshape(d, c.multiplicity, c.irrep.dim) @ mats[g].T).reshape(d, -1)
+            for c, mats in zip(comps, irrep_mats, strict=True)
+        ]
+        acc += np.concatenate(parts, axis=1)
+    return _polish(acc / group.order)
 
 
 def _find_classes(rep: Rep, rng: np.random.Generator) -> list[_Class]:
