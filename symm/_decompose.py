@@ -94,7 +94,7 @@ def ensure_registry(group: Group) -> None:
     regular = group.regular_rep()
     for attempt in range(_ATTEMPTS):
         try:
-            found = _find_classes(regular, np.random.default_rng(attempt))
+            found = _find_classes(regular, np.random.default_rng(attempt), respace=True)
             break
         except _Retry:
             continue
@@ -187,7 +187,13 @@ def _refine(rep: Rep, q: np.ndarray, comps: list[IsotypicComponent]) -> np.ndarr
     return _polish(acc / group.order)
 
 
-def _find_classes(rep: Rep, rng: np.random.Generator) -> list[_Class]:
+def _find_classes(rep: Rep, rng: np.random.Generator, *, respace: bool = False) -> list[_Class]:
+    """Irreducible copies of ``rep``, grouped into classes of equivalent copies, aligned and canonical.
+
+    With ``respace``, the eigenvector basis is recomputed from the commutant element
+    ``R(Σ_c c·U_c U_cᵀ)``, whose eigenvalue clusters are one apart: the copies then come out accurate to
+    rounding instead of ``eps/gap`` (used for the irrep registry, whose matrices every rep reuses).
+    """
     gens = rep.generator_images
     d_total = rep.size
     x = rng.standard_normal((2, d_total, d_total))
@@ -198,7 +204,12 @@ def _find_classes(rep: Rep, rng: np.random.Generator) -> list[_Class]:
     cuts = np.nonzero(np.diff(w) > _CLUSTER_TOL * scale)[0] + 1
     starts = np.concatenate([[0], cuts])
     sizes = np.diff(np.concatenate([starts, [d_total]]))
-    bases = [v[:, s : s + n] for s, n in zip(starts, sizes, strict=False)]
+    if respace:
+        labels = np.repeat(np.arange(len(sizes), dtype=np.float64), sizes)
+        w, v = np.linalg.eigh(_commutant_samples(rep, ((v * labels) @ v.T)[None])[0])
+        if np.abs(w - labels).max() > 1e-6:
+            raise _Retry("respaced commutant element has unexpected eigenvalues")
+    bases = [v[:, s : s + n] for s, n in zip(starts, sizes, strict=True)]
 
     # Schur: the block of B between two copies is nonzero iff they are equivalent.
     c = v.T @ b @ v
