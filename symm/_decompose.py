@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from symm._rep import _as_permutations, _polish, element_permutations
+from symm._rep import _all_matrices, _as_permutations, _polish, element_permutations
 
 if TYPE_CHECKING:
     from symm._group import Group
@@ -250,6 +250,9 @@ def _find_classes(rep: Rep, rng: np.random.Generator, *, respace: bool = False) 
             aligned.append(bases[j] @ t.T)
         images = np.einsum("di,sde,ej->sij", first, gens, first, optimize=True)
         endo = _intertwiners(images, images)
+        if rep.group.order * d**3 <= _REYNOLDS_FLOP_BUDGET:  # group-average to remove the nullspace's rounding
+            mats = _all_matrices(rep.group, images)
+            endo = np.stack([np.mean(mats @ e @ mats.transpose(0, 2, 1), axis=0) for e in endo])
         type_ = {1: "R", 2: "C", 4: "H"}.get(len(endo))
         if type_ is None:
             raise _Retry(f"a copy has an endomorphism algebra of dimension {len(endo)}")
@@ -349,7 +352,7 @@ def _canonical_basis(type_: str, endo: np.ndarray) -> np.ndarray:
         block = vecs @ w.T  # columns: coordinates (i, j) -> i*m + j in escnn's kron(u, I_m) layout
         o[:, [i * m + j for i in range(k)]] = block
         span = np.concatenate([span, vecs], axis=1)
-    return o
+    return _polish(o)
 
 
 def _match_registry(group: Group, cls: _Class) -> tuple[Irrep | None, np.ndarray | None]:
@@ -369,6 +372,4 @@ def _match_registry(group: Group, cls: _Class) -> tuple[Irrep | None, np.ndarray
 
 
 def _character(group: Group, images: np.ndarray) -> np.ndarray:
-    from symm._rep import _all_matrices
-
     return np.trace(_all_matrices(group, images), axis1=1, axis2=2)
