@@ -135,9 +135,9 @@ class EquivMultivariateNormal(EquivariantModule):
     >>> from symm_torch.nn import EquivMultivariateNormal
     >>> G = symm.groups.cyclic(3)
     >>> head = EquivMultivariateNormal(G.regular_rep(), diagonal=False)
-    >>> head.in_rep.size, head.n_cov_params
-    (6, 3)
-    >>> head.get_distribution(torch.randn(4, 6)).sample().shape
+    >>> head.in_rep.size, head.n_cov_params  # mean (3) + one variance per isotypic component (2)
+    (5, 2)
+    >>> head.get_distribution(torch.randn(4, 5)).sample().shape
     torch.Size([4, 3])
     """
 
