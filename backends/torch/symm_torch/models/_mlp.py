@@ -87,8 +87,8 @@ class EMLP(EquivariantModule):
     hidden_rep : symm.Rep or escnn Representation, optional
         A permutation rep for the hidden layers; anything else raises ``ValueError``.
 
-    Shapes
-    ------
+    Notes
+    -----
     Input ``(..., D_in)``; output ``(..., D_out)``. ``GeometricTensor`` in gives ``GeometricTensor`` out.
 
     Examples
@@ -161,8 +161,8 @@ class IMLP(EquivariantModule):
     activation, bias, hidden_rep
         As in :class:`EMLP`.
 
-    Shapes
-    ------
+    Notes
+    -----
     Input ``(B, D_in)``; output ``(B, out_dim)`` (a trivial rep).
     """
 

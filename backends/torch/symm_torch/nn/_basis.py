@@ -45,8 +45,8 @@ class Change2DisentangledBasis(EquivariantModule):
     in_type : symm.Rep or escnn FieldType
         The representation of the input features (size ``D``).
 
-    Shapes
-    ------
+    Notes
+    -----
     Input ``(B, D)`` or ``(B, D, T)`` (features on axis 1, as in escnn); output of the same shape.
     """
 
@@ -92,8 +92,8 @@ class IrrepSubspaceNormPooling(EquivariantModule):
     in_type : symm.Rep or escnn FieldType
         Input representation of size ``D`` with ``n`` irreducible copies.
 
-    Shapes
-    ------
+    Notes
+    -----
     Input ``(B, D)`` or ``(B, D, T)``; output ``(B, n)`` or ``(B, n, T)``: a trivial rep of size ``n``.
     """
 

@@ -52,8 +52,8 @@ class eConv1D(EquivariantModule):
     init_gain : float
         ``Θ`` entries are ``N(0, init_gain² / (K s_i m_i^{in}))``.
 
-    Shapes
-    ------
+    Notes
+    -----
     Input ``(B, C_in, T)`` or ``(C_in, T)``; output ``(B, C_out, T_out)`` or ``(C_out, T_out)`` with
     ``T_out = ⌊(T + 2p − d(K−1) − 1)/s⌋ + 1``.
     """

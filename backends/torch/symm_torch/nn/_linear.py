@@ -48,13 +48,11 @@ class eLinear(EquivariantModule):
         coordinate has variance ``init_gain² · Var(x)`` for i.i.d. input coordinates (He initialisation for
         the default ``√2``). Closed form: construction costs no sampling of basis matrices.
 
-    Shapes
-    ------
+    Notes
+    -----
     Input ``(..., D_in)`` (features last, like ``torch.nn.Linear``); a ``GeometricTensor`` has its features on
     axis 1, and comes back as a ``GeometricTensor`` of ``out_type``. Output ``(..., D_out)``.
 
-    Notes
-    -----
     The expanded weight is cached in eval mode when no gradient is needed (``torch.no_grad``/inference);
     the cache is keyed on the parameters' version counters, so in-place updates invalidate it.
 

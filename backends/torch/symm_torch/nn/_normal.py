@@ -124,8 +124,8 @@ class EquivMultivariateNormal(EquivariantModule):
     min_std : float
         ``δ``, added to the softplus of the diagonal Cholesky entries.
 
-    Shapes
-    ------
+    Notes
+    -----
     ``z``: ``(B, D + n_cov_params)``. :meth:`forward` returns ``(μ (B, D), Σ (B, D, D))``;
     :meth:`get_distribution` the ``torch.distributions.MultivariateNormal``.
 
