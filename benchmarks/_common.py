@@ -8,9 +8,10 @@ from collections.abc import Callable, Sequence
 
 
 def interleaved_medians(fns: Sequence[Callable[[], object]], repeats: int, sync: Callable[[object], object]
-                        = lambda r: r, warmup: int = 2, inner: int = 1) -> list[float]:
-    """Median wall time (seconds per call) of each function, measured round-robin so that machine noise
-    hits every contender alike. ``sync`` forces the result (e.g. ``.compute()`` or a device sync)."""
+                        = lambda r: r, warmup: int = 2, inner: int = 1, stat: str = "min") -> list[float]:
+    """Wall time (seconds per call) of each function, measured round-robin so that machine noise hits
+    every contender alike; ``stat`` is ``"min"`` (default: the least disturbed run, robust on a shared
+    machine) or ``"median"``. ``sync`` forces the result (e.g. ``.compute()`` or a device sync)."""
     for fn in fns:
         for _ in range(warmup):
             sync(fn())
@@ -21,7 +22,8 @@ def interleaved_medians(fns: Sequence[Callable[[], object]], repeats: int, sync:
             for _ in range(inner):
                 sync(fn())
             times[k].append((time.perf_counter() - t0) / inner)
-    return [statistics.median(t) for t in times]
+    reduce = min if stat == "min" else statistics.median
+    return [reduce(t) for t in times]
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:

@@ -233,9 +233,9 @@ def _element_signed_permutations(rep: Rep) -> tuple[np.ndarray, np.ndarray]:
 # ============================================================================================ device side
 
 
-def _bundle(plan: _PairPlan, xp: Any, dev: Any, dt: Any, want_var: bool = False) -> tuple:
+def _bundle(plan: _PairPlan, xp: Any, dev: Any, dt: Any) -> tuple:
     """Device constants of ``plan`` for ``(xp, dev, dt)``, cached on the plan."""
-    key = (xp.__name__, _hashable(dev), dt, want_var)
+    key = (xp.__name__, _hashable(dev), dt)
     hit = plan.bundles.get(key)
     if hit is not None:
         return hit
