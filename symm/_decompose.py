@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from symm._rep import _all_matrices, _as_permutations, _polish, element_permutations
+from symm._rep import _all_matrices, _as_permutations, _polish, element_permutations, iter_images
 
 if TYPE_CHECKING:
     from symm._group import Group
@@ -171,14 +171,15 @@ def _refine(rep: Rep, q: np.ndarray, comps: list[IsotypicComponent]) -> np.ndarr
     if perms is not None:
         if group.order * d * d > _REYNOLDS_FLOP_BUDGET:
             return q
-        left = (q[np.argsort(p)] for p in element_permutations(group, perms))
+        left = enumerate(q[np.argsort(p)] for p in element_permutations(group, perms))
     else:
-        if group.order * d**3 > _REYNOLDS_FLOP_BUDGET or group.order * d * d * 8 > 2**28:
+        if not _reynolds_affordable(group, d, len(rep.generator_images)):
             return q
-        left = (m @ q for m in rep.matrices())
+        levels = iter_images(group, rep.generator_images, np.eye(d))
+        left = ((g, m @ q) for idx, mats in levels for g, m in zip(idx, mats, strict=True))
     irrep_mats = [c.irrep.matrices() for c in comps]
     acc = np.zeros_like(q)
-    for g, rq in enumerate(left):
+    for g, rq in left:
         parts = [
             (rq[:, c.slice].reshape(d, c.multiplicity, c.irrep.dim) @ mats[g].T).reshape(d, -1)
             for c, mats in zip(comps, irrep_mats, strict=True)
@@ -273,13 +274,22 @@ def _commutant_samples(rep: Rep, x: np.ndarray) -> np.ndarray:
             inv = np.argsort(p)
             acc += x[:, inv][:, :, inv]
         return acc / group.order
-    if group.order * d**3 * len(x) * 2 <= _REYNOLDS_FLOP_BUDGET and group.order * d * d * 8 <= 2**28:
-        mats = rep.matrices()
+    if _reynolds_affordable(group, d, len(gens)):
         acc = np.zeros_like(x)
-        for m in mats:
-            acc += m @ x @ m.T
+        for _, mats in iter_images(group, gens, np.eye(d)):
+            for m in mats:
+                acc += m @ x @ m.T
         return acc / group.order
     return np.stack([_walk_commutant(gens, gens, xi) for xi in x])
+
+
+def _reynolds_affordable(group: Group, d: int, n_gens: int) -> bool:
+    """Whether averaging over all elements beats the random walk over the generators.
+
+    The walk needs a few hundred steps of ``4·|S|`` products for typical groups; the Reynolds average needs
+    ``2·|G|`` products per sample, so it wins for ``|G|`` up to a few hundred times ``|S|``, or when cheap.
+    """
+    return group.order <= 256 * n_gens or group.order * d**3 <= _REYNOLDS_FLOP_BUDGET
 
 
 def _walk_commutant(gens_out: np.ndarray, gens_in: np.ndarray, x: np.ndarray, max_iter: int = 20000) -> np.ndarray:

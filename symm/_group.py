@@ -47,6 +47,7 @@ class Group:
         self._escnn_group: Any = None
         self._escnn_elements: list[Any] | None = None
         self._rep_cache: dict[str, Rep] = {}
+        self._level_cache: list[np.ndarray] | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -154,6 +155,15 @@ class Group:
         self._parent_gen = np.asarray(parent_gen)
         self._left_table = np.asarray(table, dtype=np.int64).reshape(len(gens), self.order)
         self.generators = tuple(int(self._index[self._key(g)]) for g in gens)
+
+    def _levels(self) -> list[np.ndarray]:
+        """Element indices by distance from the identity in the Cayley graph (breadth-first levels)."""
+        if self._level_cache is None:
+            depth = np.zeros(self.order, dtype=np.int64)
+            for i in range(1, self.order):
+                depth[i] = depth[self._parent[i]] + 1
+            self._level_cache = [np.nonzero(depth == k)[0] for k in range(int(depth.max()) + 1)]
+        return self._level_cache
 
     def _mul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a[b] if self._kind == "perm" else a @ b

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,6 @@ from symm._group import Group, _as_matrix_stack
 __all__ = ["Irrep", "IsotypicComponent", "Rep", "direct_sum", "permutation_matrices"]
 
 ORTHOGONALITY_TOL = 1e-8
-_HOMOMORPHISM_FLOP_BUDGET = 4e9  # above this, the homomorphism check samples relations
 _MATRICES_CACHE_BYTES = 2**27  # matrices() of larger reps are recomputed rather than kept
 
 
@@ -141,51 +141,47 @@ class Rep:
         return out
 
     def matrices(self) -> np.ndarray:
-        """All ``ρ(g)`` in ``group.elements`` order, shape (order, D, D). Cached; read-only."""
-        if self._matrices is None:
-            self._matrices = _all_matrices(self.group, self.generator_images)
-            self._matrices.setflags(write=False)
-        return self._matrices
+        """All ``ρ(g)`` in ``group.elements`` order, shape (order, D, D). Read-only; cached when small."""
+        if self._matrices is not None:
+            return self._matrices
+        mats = _all_matrices(self.group, self.generator_images)
+        mats.setflags(write=False)
+        if mats.nbytes <= _MATRICES_CACHE_BYTES:
+            self._matrices = mats
+        return mats
 
     def character(self) -> np.ndarray:
         """``χ(g) = tr ρ(g)`` for every element, shape (order,)."""
-        return np.trace(self.matrices(), axis1=1, axis2=2)
+        chi = np.empty(self.group.order)
+        for idx, mats in iter_images(self.group, self.generator_images, np.eye(self.size)):
+            chi[idx] = np.trace(mats, axis1=1, axis2=2)
+        return chi
 
     def _check_homomorphism(self) -> None:
-        group, gens, d = self.group, self.generator_images, self.size
-        n_s = len(group.generators)
+        """Verify ``ρ(g_s) ρ(h) = ρ(g_s h)`` on every edge of the Cayley graph.
+
+        Permutation images are checked exactly as permutations; other images through their action on two
+        random probe vectors, which costs ``O(|S|·|G|·D²)`` instead of ``O(|S|·|G|·D³)``.
+        """
+        group, gens = self.group, self.generator_images
         perms = _as_permutations(gens)
         if perms is not None:
             elems = element_permutations(group, perms)
-            for s in range(n_s):
+            for s in range(len(gens)):
                 if not np.array_equal(perms[s][elems], elems[group._left_table[s]]):
                     raise ValueError(
                         f"generator_images do not define a homomorphism of {group.name}: "
                         f"ρ(g_{s})ρ(h) != ρ(g_{s}h) for some h"
                     )
             return
-        if n_s * group.order * d**3 <= _HOMOMORPHISM_FLOP_BUDGET:
-            mats = self.matrices()
-            for s in range(n_s):
-                lhs = np.matmul(gens[s], mats)
-                err = np.abs(lhs - mats[group._left_table[s]]).max()
-                if err > 1e-7:
-                    self._matrices = None
-                    raise ValueError(
-                        f"generator_images do not define a homomorphism of {group.name}: ρ(g_{s})ρ(h) differs "
-                        f"from ρ(g_{s}h) by {err:.2e} for some h"
-                    )
-            if mats.nbytes > _MATRICES_CACHE_BYTES:
-                self._matrices = None
-            return
-        rng = np.random.default_rng(0)
-        for _ in range(64):
-            a, b = (int(v) for v in rng.integers(group.order, size=2))
-            err = np.abs(self(a) @ self(b) - self(group.compose(a, b))).max()
-            if err > 1e-7:
+        probe = np.random.default_rng(0).standard_normal((self.size, 2))
+        images = _all_matrices(group, gens, probe)
+        for s in range(len(gens)):
+            err = np.abs(np.matmul(gens[s], images) - images[group._left_table[s]]).max()
+            if err > 1e-7 * max(1.0, float(np.abs(probe).max()) * np.sqrt(self.size)):
                 raise ValueError(
-                    f"generator_images do not define a homomorphism of {group.name}: "
-                    f"ρ({a})ρ({b}) != ρ({a}·{b}) (error {err:.2e})"
+                    f"generator_images do not define a homomorphism of {group.name}: ρ(g_{s})ρ(h) differs "
+                    f"from ρ(g_{s}h) by {err:.2e} for some h"
                 )
 
     # ------------------------------------------------------------------ decomposition
@@ -384,22 +380,32 @@ def _same_group(a: Rep, b: Rep, names: tuple[str, str] = ("rep", "other")) -> No
         raise ValueError(f"{names[0]} and {names[1]} are reps of different groups ({a.group.name} vs {b.group.name})")
 
 
-def _all_matrices(group: Group, gens: np.ndarray) -> np.ndarray:
-    """``ρ(g)`` for all elements, built along the breadth-first tree: ``ρ(g_s h) = ρ(g_s) ρ(h)``."""
-    d = gens.shape[1]
-    out = np.empty((group.order, d, d))
-    out[0] = np.eye(d)
+def iter_images(group: Group, gens: np.ndarray, start: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(elements, ρ(g) @ start for those g)`` level by level of the breadth-first tree.
+
+    ``ρ(g_s h) = ρ(g_s) ρ(h)`` with the parent ``h`` one level up, so only two levels are held at a time.
+    """
     parent, pgen = group._parent, group._parent_gen
-    # Elements are in BFS order, so parents always precede children; process level by level in batches.
-    depth = np.zeros(group.order, dtype=np.int64)
-    for i in range(1, group.order):
-        depth[i] = depth[parent[i]] + 1
-    for level in range(1, int(depth.max(initial=0)) + 1):
-        idx = np.nonzero(depth == level)[0]
+    where = np.empty(group.order, dtype=np.int64)
+    prev_idx, prev = np.zeros(1, dtype=np.int64), start[None]
+    yield prev_idx, prev
+    for idx in group._levels()[1:]:
+        where[prev_idx] = np.arange(len(prev_idx))
+        cur = np.empty((len(idx), *start.shape))
         for s in range(gens.shape[0]):
-            sel = idx[pgen[idx] == s]
-            if sel.size:
-                out[sel] = np.matmul(gens[s], out[parent[sel]])
+            sel = pgen[idx] == s
+            if sel.any():
+                cur[sel] = np.matmul(gens[s], prev[where[parent[idx[sel]]]])
+        yield idx, cur
+        prev_idx, prev = idx, cur
+
+
+def _all_matrices(group: Group, gens: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """``ρ(g) @ start`` (default ``ρ(g)``) for all elements, shape (order, *start.shape)."""
+    start = np.eye(gens.shape[1]) if start is None else start
+    out = np.empty((group.order, *start.shape))
+    for idx, images in iter_images(group, gens, start):
+        out[idx] = images
     return out
 
 

@@ -150,27 +150,29 @@ def projection_gather(rep_x: Rep, rep_y: Rep) -> tuple[np.ndarray, np.ndarray]:
 
     dx, dy = rep_x.size, rep_y.size
     zero = dx * dy
-    entries: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    tables = []  # per component: row positions (P,), sources (P, t_k), weights (P, t_k)
     for irrep, cx, cy in shared_components(rep_x, rep_y):
         d = irrep.dim
         E = irrep.endomorphism_basis
-        kern = np.einsum("bij,bkl->ijkl", E, E) / d  # (α, β, γ, δ)
+        kern = (np.einsum("bij,bkl->ijkl", E, E) / d).reshape(d * d, d * d)  # rows (α, β), columns (γ, δ)
         kern[np.abs(kern) < 1e-12] = 0.0
-        for i in range(cy.multiplicity):
-            r0 = cy.slice.start + i * d
-            for j in range(cx.multiplicity):
-                c0 = cx.slice.start + j * d
-                for a in range(d):
-                    for b in range(d):
-                        nz = np.nonzero(kern[a, b])
-                        src = (r0 + nz[0]) * dx + (c0 + nz[1])
-                        entries[(r0 + a) * dx + (c0 + b)] = (src, kern[a, b][nz])
-    t = max((len(s) for s, _ in entries.values()), default=1)
+        t_k = max(int((kern != 0).sum(axis=1).max()), 1)
+        order = np.argsort(kern == 0, axis=1, kind="stable")[:, :t_k]  # nonzero columns first
+        wk = np.take_along_axis(kern, order, axis=1)
+        gam, dlt = np.divmod(order, d)
+        alpha, beta = np.divmod(np.arange(d * d), d)
+        rows = cy.slice.start + d * np.arange(cy.multiplicity)[:, None, None]  # first row of copy i
+        cols = cx.slice.start + d * np.arange(cx.multiplicity)[None, :, None]  # first column of copy j
+        pos = (rows + alpha) * dx + (cols + beta)  # (m_y, m_x, d²)
+        src = (rows[..., None] + gam) * dx + (cols[..., None] + dlt)  # (m_y, m_x, d², t_k)
+        src = np.where(wk != 0.0, src, zero)
+        tables.append((pos.reshape(-1), src.reshape(-1, t_k), np.broadcast_to(wk, src.shape).reshape(-1, t_k)))
+    t = max((src.shape[1] for _, src, _ in tables), default=1)
     idx = np.full((dx * dy, t), zero, dtype=np.int64)
     w = np.zeros((dx * dy, t))
-    for p, (src, wt) in entries.items():
-        idx[p, : len(src)] = src
-        w[p, : len(src)] = wt
+    for pos, src, wt in tables:
+        idx[pos, : src.shape[1]] = src
+        w[pos, : src.shape[1]] = wt
     return idx.reshape(-1), w
 
 
