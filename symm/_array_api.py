@@ -83,7 +83,7 @@ def _hashable(obj: Any) -> Any:
 def to_namespace(array: np.ndarray, xp: Any, device: Any, dtype: Any) -> Any:
     """Copy a host NumPy array into namespace ``xp`` on ``device`` with ``dtype``."""
     # a fresh writable copy: torch warns on read-only NumPy buffers, and the cache must not alias host data
-    return xp.asarray(np.array(array, dtype=np.float64, order="C", copy=True), dtype=dtype, device=device)
+    return xp.asarray(np.array(array, order="C", copy=True), dtype=dtype, device=device)
 
 
 _CACHE: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
@@ -99,14 +99,16 @@ def constant(owner: Any, key: Any, build: Callable[[], np.ndarray], xp: Any, dev
     key
         Names the constant within ``owner``.
     build
-        Returns the constant as a NumPy float64 array; called once per owner and key.
+        Returns the constant as a NumPy array (float64, or int64 for index tables); called once per owner and
+        key.
     xp, device, dtype
         Target namespace, device and dtype.
     """
     per_owner = _CACHE.setdefault(owner, {})
     host_key = ("host", key)
     if host_key not in per_owner:
-        per_owner[host_key] = np.asarray(build(), dtype=np.float64)
+        host = np.asarray(build())
+        per_owner[host_key] = host.astype(np.int64 if np.issubdtype(host.dtype, np.integer) else np.float64)
     full_key = (key, xp.__name__, _hashable(device), _hashable(dtype))
     cached = per_owner.get(full_key)
     if cached is None:
