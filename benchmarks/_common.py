@@ -7,8 +7,14 @@ import time
 from collections.abc import Callable, Sequence
 
 
-def interleaved_medians(fns: Sequence[Callable[[], object]], repeats: int, sync: Callable[[object], object]
-                        = lambda r: r, warmup: int = 2, inner: int = 1, stat: str = "min") -> list[float]:
+def interleaved_medians(
+    fns: Sequence[Callable[[], object]],
+    repeats: int,
+    sync: Callable[[object], object] = lambda r: r,
+    warmup: int = 2,
+    inner: int = 1,
+    stat: str = "min",
+) -> list[float]:
     """Wall time (seconds per call) of each function, measured round-robin so that machine noise hits
     every contender alike; ``stat`` is ``"min"`` (default: the least disturbed run, robust on a shared
     machine) or ``"median"``. ``sync`` forces the result (e.g. ``.compute()`` or a device sync)."""

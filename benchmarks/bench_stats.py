@@ -89,8 +89,21 @@ def bench_cov(n: int, repeats: int, dtypes: list[str]) -> list[list[str]]:
                 return symm.cov(x, y, rep, rep)
 
             t_plain, t_ours = interleaved_medians([plain, ours], repeats)
-            rows.append(_row(["cov", lib, dt, name, f"{n}", f"{t_plain * 1e3:.2f}", f"{t_ours * 1e3:.2f}",
-                              f"{t_ours / t_plain:.3f}", "≤ 1.15"]))
+            rows.append(
+                _row(
+                    [
+                        "cov",
+                        lib,
+                        dt,
+                        name,
+                        f"{n}",
+                        f"{t_plain * 1e3:.2f}",
+                        f"{t_ours * 1e3:.2f}",
+                        f"{t_ours / t_plain:.3f}",
+                        "≤ 1.15",
+                    ]
+                )
+            )
     return rows
 
 
@@ -104,9 +117,11 @@ def bench_lstsq(n: int, repeats: int, dtypes: list[str]) -> list[list[str]]:
             y0 = x0 @ a0.T + 0.1 * rng.normal(size=(n, rep.size))
             x, y = _arrays(lib, dt, mod, x0, y0)
             if lib == "numpy":
+
                 def plain(x=x, y=y):
                     return np.linalg.lstsq(x, y, rcond=None)[0]
             else:
+
                 def plain(x=x, y=y, mod=mod):
                     return mod.linalg.lstsq(x, y).solution
 
@@ -119,8 +134,21 @@ def bench_lstsq(n: int, repeats: int, dtypes: list[str]) -> list[list[str]]:
             ref = symm.lstsq(x0, y0, rep, rep)
             got = np.asarray(ours(), dtype=np.float64)
             err = float(np.abs(got - ref).max() / np.abs(ref).max())
-            rows.append(_row(["lstsq", lib, dt, name, f"{n}", f"{t_plain * 1e3:.2f}", f"{t_ours * 1e3:.2f}",
-                              f"{t_ours / t_plain:.3f}", f"≤ 0.7 (rel. err {err:.0e})"]))
+            rows.append(
+                _row(
+                    [
+                        "lstsq",
+                        lib,
+                        dt,
+                        name,
+                        f"{n}",
+                        f"{t_plain * 1e3:.2f}",
+                        f"{t_ours * 1e3:.2f}",
+                        f"{t_ours / t_plain:.3f}",
+                        f"≤ 0.7 (rel. err {err:.0e})",
+                    ]
+                )
+            )
     return rows
 
 
@@ -144,8 +172,21 @@ def bench_overhead(repeats: int) -> list[list[str]]:
             return symm.cov(x, None, rep)
 
         t_plain, t_ours = interleaved_medians([plain, ours], repeats, warmup=20, inner=20)
-        rows.append(_row(["overhead cov", "torch", "float32", name, "256", f"{t_plain * 1e3:.3f}",
-                          f"{t_ours * 1e3:.3f}", f"{t_ours / t_plain:.3f}", "symm ≤ 0.3 ms"]))
+        rows.append(
+            _row(
+                [
+                    "overhead cov",
+                    "torch",
+                    "float32",
+                    name,
+                    "256",
+                    f"{t_plain * 1e3:.3f}",
+                    f"{t_ours * 1e3:.3f}",
+                    f"{t_ours / t_plain:.3f}",
+                    "symm ≤ 0.3 ms",
+                ]
+            )
+        )
     return rows
 
 
@@ -171,8 +212,19 @@ def bench_symm_learning(n: int, repeats: int) -> list[list[str]]:
         t_sl, t_ours = interleaved_medians(
             [lambda x=x, e=erep: sl_stats.cov(x, x, e, e), lambda x=x, r=rep: symm.cov(x, None, r)], repeats
         )
-        rows.append(["cov vs symm-learning", "torch", "float32", name, f"{n}", f"{t_sl * 1e3:.2f}",
-                     f"{t_ours * 1e3:.2f}", f"{t_ours / t_sl:.3f}", "reference"])
+        rows.append(
+            [
+                "cov vs symm-learning",
+                "torch",
+                "float32",
+                name,
+                f"{n}",
+                f"{t_sl * 1e3:.2f}",
+                f"{t_ours * 1e3:.2f}",
+                f"{t_ours / t_sl:.3f}",
+                "reference",
+            ]
+        )
     return rows
 
 

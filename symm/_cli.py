@@ -98,16 +98,12 @@ def info_report(*, probe_devices: bool = True) -> dict[str, Any]:
             k: {"distribution": v.distribution, "version": v.version, "entry_point": v.value}
             for k, v in plugins.items()
         },
-        "plugins_not_installed": {
-            k: _plugins.KNOWN_PLUGINS[k].install_hint().replace("`", "") for k in known_missing
-        },
+        "plugins_not_installed": {k: _plugins.KNOWN_PLUGINS[k].install_hint().replace("`", "") for k in known_missing},
         "escnn": _plugins.escnn_info(),
     }
 
 
-@command(
-    "info", help="show array backends, devices, plugins and escnn availability", configure=_configure_info
-)
+@command("info", help="show array backends, devices, plugins and escnn availability", configure=_configure_info)
 def _info(args: argparse.Namespace) -> int:
     report = info_report(probe_devices=not args.no_devices)
     if args.json:
@@ -165,9 +161,7 @@ def _load_external() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     _load_external()
-    parser = argparse.ArgumentParser(
-        prog="symm", description="symm: statistics and learning with symmetry priors"
-    )
+    parser = argparse.ArgumentParser(prog="symm", description="symm: statistics and learning with symmetry priors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in sorted(COMMANDS):

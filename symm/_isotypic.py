@@ -18,9 +18,7 @@ def _check(x: Any, rep: Any, name: str) -> tuple[Any, Any]:
     xp = namespace_of(**{name: x})
     x = as_float_array(x, xp, name)
     if x.ndim < 1 or x.shape[-1] != rep.size:
-        raise ValueError(
-            f"{name} must have shape (..., {rep.size}) for a rep of size {rep.size}, got {tuple(x.shape)}"
-        )
+        raise ValueError(f"{name} must have shape (..., {rep.size}) for a rep of size {rep.size}, got {tuple(x.shape)}")
     return xp, x
 
 

@@ -101,8 +101,14 @@ class SymmetricMoments:
         return out
 
     def _state(self) -> dict:
-        return {"n": self.n, "xbar": self._xbar, "ybar": self._ybar, "mxx": self._mxx, "myx": self._myx,
-                "myy": self._myy}
+        return {
+            "n": self.n,
+            "xbar": self._xbar,
+            "ybar": self._ybar,
+            "mxx": self._mxx,
+            "myx": self._myx,
+            "myy": self._myy,
+        }
 
     def _absorb(self, xp: Any, b: dict, name: str) -> None:
         if self.n == 0:
@@ -166,8 +172,9 @@ class SymmetricMoments:
         """
         self._need("cov")
         if which is None and self.rep_y is not None:
-            return _cov_from_moments(self._myx, self._xbar, self._ybar, self.n, self.rep_x, self.rep_y,
-                                     correction, self._xp)
+            return _cov_from_moments(
+                self._myx, self._xbar, self._ybar, self.n, self.rep_x, self.rep_y, correction, self._xp
+            )
         xbar, m2, rep = self._which("x" if which is None else which)
         return _cov_from_moments(m2, xbar, xbar, self.n, rep, rep, correction, self._xp)
 

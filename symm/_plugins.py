@@ -48,10 +48,7 @@ class KnownPlugin:
     source_dir: str
 
     def install_hint(self) -> str:
-        return (
-            f"`pip install {self.distribution}` "
-            f"(or, from a symm checkout, `pip install -e {self.source_dir}`)"
-        )
+        return f"`pip install {self.distribution}` (or, from a symm checkout, `pip install -e {self.source_dir}`)"
 
 
 KNOWN_PLUGINS: dict[str, KnownPlugin] = {

@@ -177,9 +177,7 @@ def projection_gather(rep_x: Rep, rep_y: Rep) -> tuple[np.ndarray, np.ndarray]:
 
 
 _REP_PLANS: weakref.WeakKeyDictionary[Rep, _RepPlan] = weakref.WeakKeyDictionary()
-_PAIR_PLANS: weakref.WeakKeyDictionary[Rep, weakref.WeakKeyDictionary[Rep, _PairPlan]] = (
-    weakref.WeakKeyDictionary()
-)
+_PAIR_PLANS: weakref.WeakKeyDictionary[Rep, weakref.WeakKeyDictionary[Rep, _PairPlan]] = weakref.WeakKeyDictionary()
 
 
 def _rep_plan(rep: Rep) -> _RepPlan:
@@ -207,9 +205,7 @@ def _is_monomial(rep: Rep) -> bool:
     g = rep.generator_images
     nz = np.abs(g) > 0.5
     return bool(
-        np.all(nz.sum(axis=1) == 1)
-        and np.all(nz.sum(axis=2) == 1)
-        and np.all(np.abs(np.abs(g) - nz) <= _MONOMIAL_TOL)
+        np.all(nz.sum(axis=1) == 1) and np.all(nz.sum(axis=2) == 1) and np.all(np.abs(np.abs(g) - nz) <= _MONOMIAL_TOL)
     )
 
 
@@ -385,9 +381,7 @@ def _prepare(x: Any, y: Any, rep_x: Any, rep_y: Any) -> tuple[Any, Any, Any, Rep
     if y is not None:
         y = _check_samples(y, "y", rep_y, "rep_y", xp)
         if y.shape[0] != x.shape[0]:
-            raise ValueError(
-                f"x and y must have the same number of samples N, got {x.shape[0]} and {y.shape[0]}"
-            )
+            raise ValueError(f"x and y must have the same number of samples N, got {x.shape[0]} and {y.shape[0]}")
         if y.dtype != x.dtype:
             dt = xp.result_type(x, y)
             x, y = xp.astype(x, dt), xp.astype(y, dt)
@@ -437,8 +431,7 @@ def mean(x: Any, rep: Rep) -> Any:
     return xp.mean(x, axis=0) @ proj
 
 
-def cov(x: Any, y: Any = None, rep_x: Rep | None = None, rep_y: Rep | None = None, *,
-        correction: float = 1) -> Any:
+def cov(x: Any, y: Any = None, rep_x: Rep | None = None, rep_y: Rep | None = None, *, correction: float = 1) -> Any:
     """The symmetric (cross-)covariance ``R( Σ_n (y_n − ν)(x_n − μ)ᵀ / (N − correction) )``.
 
     ``μ = P_inv^x x̄`` and ``ν = P_inv^y ȳ`` are the symmetric means and
@@ -575,8 +568,7 @@ def var_mean(x: Any, rep: Rep, *, correction: float = 1) -> tuple[Any, Any]:
 # ============================================================================================ from moments
 
 
-def _cov_from_moments(m2: Any, xbar: Any, ybar: Any, n: int, rep_x: Rep, rep_y: Rep, correction: float,
-                      xp: Any) -> Any:
+def _cov_from_moments(m2: Any, xbar: Any, ybar: Any, n: int, rep_x: Rep, rep_y: Rep, correction: float, xp: Any) -> Any:
     """``cov`` from ``m2 = Σ (y − ȳ)(x − x̄)ᵀ`` and the plain means (used by the streaming estimator)."""
     correction = _check_correction(correction, n)
     plan = _pair_plan(rep_x, rep_y)

@@ -37,9 +37,7 @@ def pytest_configure(config):
 
 def pytest_report_header(config):
     spec = selection_spec() or "<unset: all>"
-    return (
-        f"symm backends: {ENV_VAR}={spec} -> {', '.join(n for n in BACKEND_NAMES if n in parse_selection())}"
-    )
+    return f"symm backends: {ENV_VAR}={spec} -> {', '.join(n for n in BACKEND_NAMES if n in parse_selection())}"
 
 
 @pytest.fixture(params=BACKEND_NAMES)

@@ -79,9 +79,10 @@ def test_dask_distributed_local_cluster(rng):
     xd, yd = da.from_array(x, chunks=(50, -1)), da.from_array(y, chunks=(50, -1))
     with dask.config.set(scheduler=_never):
         lazy = _lazy_results(c, xd, yd)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         computed = client.compute(lazy, sync=True)
     for key, want in _expected(c, x, y).items():
         np.testing.assert_allclose(computed[key], want, rtol=1e-10, atol=1e-10, err_msg=key)

@@ -226,8 +226,10 @@ def _dof_brute_force(rep):
 
 def _dof_formula(rep):
     # per component: Θ_0 symmetric (m(m+1)/2) and Θ_b antisymmetric for b >= 1 ((s-1) m(m-1)/2)
-    return sum(c.multiplicity + c.irrep.endomorphism_dim * c.multiplicity * (c.multiplicity - 1) // 2
-               for c in rep.isotypic_components)
+    return sum(
+        c.multiplicity + c.irrep.endomorphism_dim * c.multiplicity * (c.multiplicity - 1) // 2
+        for c in rep.isotypic_components
+    )
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
