@@ -72,7 +72,7 @@ def as_float_array(x: Any, xp: Any, name: str) -> Any:
     raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
 
 
-def _hashable(obj: Any) -> Any:
+def hashable_key(obj: Any) -> Any:
     try:
         hash(obj)
     except TypeError:
@@ -109,7 +109,7 @@ def constant(owner: Any, key: Any, build: Callable[[], np.ndarray], xp: Any, dev
     if host_key not in per_owner:
         host = np.asarray(build())
         per_owner[host_key] = host.astype(np.int64 if np.issubdtype(host.dtype, np.integer) else np.float64)
-    full_key = (key, xp.__name__, _hashable(device), _hashable(dtype))
+    full_key = (key, xp.__name__, hashable_key(device), hashable_key(dtype))
     cached = per_owner.get(full_key)
     if cached is None:
         cached = to_namespace(per_owner[host_key], xp, device, dtype)

@@ -7,9 +7,9 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from symm._array_api import constant, device_of
+from symm._array_api import constant, device_of, hashable_key
 from symm._rep import Rep
-from symm._stats import _gather, _hashable, _n_samples, _pair_plan, _PairPlan, _prepare
+from symm._stats import _gather, _n_samples, _pair_plan, _PairPlan, _prepare
 
 __all__ = ["lstsq"]
 
@@ -107,7 +107,7 @@ def _tables(plan: _PairPlan) -> _LstsqTables:
 
 
 def _device_tables(plan: _PairPlan, xp: Any, dev: Any, dt: Any) -> tuple:
-    key = ("lstsq", xp.__name__, _hashable(dev), dt)
+    key = ("lstsq", xp.__name__, hashable_key(dev), dt)
     hit = plan.bundles.get(key)
     if hit is not None:
         return hit

@@ -21,7 +21,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from symm._array_api import as_float_array, constant, device_of, namespace_of
+from symm._array_api import as_float_array, constant, device_of, hashable_key, namespace_of
 from symm._rep import Rep, _same_group
 
 __all__ = ["cov", "mean", "var", "var_mean"]
@@ -233,7 +233,7 @@ def _element_signed_permutations(rep: Rep) -> tuple[np.ndarray, np.ndarray]:
 
 def _bundle(plan: _PairPlan, xp: Any, dev: Any, dt: Any) -> tuple:
     """Device constants of ``plan`` for ``(xp, dev, dt)``, cached on the plan."""
-    key = (xp.__name__, _hashable(dev), dt)
+    key = (xp.__name__, hashable_key(dev), dt)
     hit = plan.bundles.get(key)
     if hit is not None:
         return hit
@@ -271,14 +271,6 @@ def _bundle(plan: _PairPlan, xp: Any, dev: Any, dt: Any) -> tuple:
         bundle = ("iso", comp_x, comp_y, idx, w, qx, qy, qxt, qyt, zero)
     plan.bundles[key] = bundle
     return bundle
-
-
-def _hashable(obj: Any) -> Any:
-    try:
-        hash(obj)
-    except TypeError:
-        return repr(obj)
-    return obj
 
 
 def reynolds(S: Any, plan: _PairPlan, xp: Any, bundle: tuple) -> Any:
