@@ -78,8 +78,8 @@ class _LstsqTables:
         # Π on Zxx = Q_xᵀ Cxx Q_x and on Zyx = Q_yᵀ Cyx Q_x, cut into per-component blocks (zero padded).
         idx_xx, w_xx = projection_gather(rep_x, rep_x)
         idx_yx, w_yx = projection_gather(rep_x, rep_y)
-        idx_xx = idx_xx.reshape(dx * dx, -1)
-        idx_yx = idx_yx.reshape(dy * dx, -1)
+        idx_xx, w_xx = idx_xx.reshape(-1, dx * dx).T, w_xx.T  # to (D·D, t): one row per output entry
+        idx_yx, w_yx = idx_yx.reshape(-1, dy * dx).T, w_yx.T
         self.idx_xx = np.full((k, nx, nx, idx_xx.shape[1]), dx * dx, dtype=np.int64)
         self.w_xx = np.zeros((k, nx, nx, idx_xx.shape[1]))
         self.idx_yx = np.full((k, ny, nx, idx_yx.shape[1]), dy * dx, dtype=np.int64)
