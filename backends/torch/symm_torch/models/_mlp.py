@@ -11,7 +11,7 @@ import numpy as np
 import symm
 import torch
 
-from symm_torch._escnn import is_field_type, split_input, wrap_output
+from symm_torch._escnn import is_field_type
 from symm_torch._reps import as_rep, check_same_group
 from symm_torch.nn._base import EquivariantModule
 from symm_torch.nn._basis import IrrepSubspaceNormPooling, trivial_field_type
@@ -101,6 +101,8 @@ class EMLP(EquivariantModule):
     torch.Size([3, 2])
     """
 
+    _features_last = True
+
     def __init__(
         self,
         in_type: Any,
@@ -129,14 +131,6 @@ class EMLP(EquivariantModule):
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_features(x, -1)
         return self.net(x)
-
-    def forward(self, x: Any) -> Any:
-        """Apply the model; features on the last axis (axis 1 for a ``GeometricTensor``)."""
-        if isinstance(x, torch.Tensor):
-            return self._forward(x)
-        tensor, like = split_input(x, self.in_rep, self.in_type)
-        out = self._forward(tensor.movedim(1, -1)).movedim(-1, 1)
-        return wrap_output(out, like, self.out_type, self.out_rep)
 
     def export(self) -> torch.nn.Sequential:
         """``torch.nn.Sequential`` of ``Linear`` layers and activations with the same outputs."""

@@ -36,6 +36,8 @@ class EquivariantModule(torch.nn.Module):
     in_rep: symm.Rep
     out_rep: symm.Rep
 
+    _features_last = False  # whether ``_forward`` takes features on the last axis (like torch.nn.Linear)
+
     def __init__(self) -> None:
         super().__init__()
         self._host_constants: dict[str, np.ndarray] = {}
@@ -75,7 +77,11 @@ class EquivariantModule(torch.nn.Module):
         if isinstance(x, torch.Tensor):
             return self._forward(x)
         tensor, like = split_input(x, self.in_rep, self.in_type)
-        return wrap_output(self._forward(tensor), like, self.out_type, self.out_rep)
+        if self._features_last:  # a GeometricTensor has its features on axis 1
+            out = self._forward(tensor.movedim(1, -1)).movedim(-1, 1)
+        else:
+            out = self._forward(tensor)
+        return wrap_output(out, like, self.out_type, self.out_rep)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

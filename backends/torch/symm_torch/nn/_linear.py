@@ -68,6 +68,8 @@ class eLinear(EquivariantModule):
     torch.Size([5, 6])
     """
 
+    _features_last = True
+
     def __init__(self, in_rep: Any, out_rep: Any, bias: bool = True, init_gain: float = math.sqrt(2.0)) -> None:
         super().__init__()
         self.in_type, self.out_type = in_rep, out_rep
@@ -135,16 +137,6 @@ class eLinear(EquivariantModule):
         self._check_features(x, -1)
         weight, bias = self.expanded()
         return torch.nn.functional.linear(x, weight, bias)
-
-    def forward(self, x: Any) -> Any:
-        """Apply the layer; see the class docstring for shapes."""
-        if isinstance(x, torch.Tensor):
-            return self._forward(x)
-        from symm_torch._escnn import split_input, wrap_output
-
-        tensor, like = split_input(x, self.in_rep, self.in_type)
-        out = self._forward(tensor.movedim(1, -1)).movedim(-1, 1)
-        return wrap_output(out, like, self.out_type, self.out_rep)
 
     def export(self) -> torch.nn.Linear:
         """A ``torch.nn.Linear`` with the expanded weight and bias (same dtype and device)."""
