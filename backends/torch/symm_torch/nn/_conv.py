@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from symm_torch._reps import as_rep, check_same_group
 from symm_torch.nn._base import EquivariantModule
 from symm_torch.nn._hom import expand_hom, init_std, register_hom
-from symm_torch.nn._linear import _invariant_basis
+from symm_torch.nn._linear import register_invariant_bias
 
 __all__ = ["eConv1D"]
 
@@ -94,12 +94,7 @@ class eConv1D(EquivariantModule):
         self.init_gain = float(init_gain)
         self._plan = register_hom(self, self.in_rep, self.out_rep)
         self.weight_params = torch.nn.Parameter(torch.empty(self.kernel_size, self._plan.dim))
-        q_triv = _invariant_basis(self.out_rep)
-        if bias and q_triv.shape[1] > 0:
-            self._register_constant("Q_inv", q_triv)
-            self.bias_params = torch.nn.Parameter(torch.empty(q_triv.shape[1]))
-        else:
-            self.register_parameter("bias_params", None)
+        register_invariant_bias(self, self.out_rep, bias)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -16,6 +16,17 @@ from symm_torch.nn._hom import expand_hom, init_std, register_hom
 __all__ = ["eLinear"]
 
 
+def register_invariant_bias(module: EquivariantModule, rep: symm.Rep, bias: bool) -> None:
+    """Give ``module`` a bias in the invariant subspace of ``rep``: parameter ``bias_params`` (one per trivial
+    copy) and constant ``Q_inv`` (D, m_trivial); ``bias_params`` is ``None`` without bias or trivial copies."""
+    q_triv = _invariant_basis(rep)
+    if bias and q_triv.shape[1] > 0:
+        module._register_constant("Q_inv", q_triv)
+        module.bias_params = torch.nn.Parameter(torch.empty(q_triv.shape[1]))
+    else:
+        module.register_parameter("bias_params", None)
+
+
 def _invariant_basis(rep: symm.Rep) -> np.ndarray:
     """Columns of ``Q`` spanning the invariant subspace, shape (D, m_trivial) (possibly 0 columns)."""
     comp = rep.isotypic_components[0]
@@ -81,12 +92,7 @@ class eLinear(EquivariantModule):
         self.init_gain = float(init_gain)
         self._plan = register_hom(self, self.in_rep, self.out_rep)
         self.weight_params = torch.nn.Parameter(torch.empty(self._plan.dim))
-        q_triv = _invariant_basis(self.out_rep)
-        if bias and q_triv.shape[1] > 0:
-            self._register_constant("Q_inv", q_triv)
-            self.bias_params = torch.nn.Parameter(torch.empty(q_triv.shape[1]))
-        else:
-            self.register_parameter("bias_params", None)
+        register_invariant_bias(self, self.out_rep, bias)
         self.reset_parameters()
 
     @property
