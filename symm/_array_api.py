@@ -83,7 +83,14 @@ def hashable_key(obj: Any) -> Any:
 def to_namespace(array: np.ndarray, xp: Any, device: Any, dtype: Any) -> Any:
     """Copy a host NumPy array into namespace ``xp`` on ``device`` with ``dtype``."""
     # a fresh writable copy: torch warns on read-only NumPy buffers, and the cache must not alias host data
-    return xp.asarray(np.array(array, order="C", copy=True), dtype=dtype, device=device)
+    host = np.array(array, order="C", copy=True)
+    if array_api_compat.is_jax_namespace(xp):
+        import jax
+
+        # a concrete array even when first asked for inside jit: a cached tracer would leak out of the trace
+        with jax.ensure_compile_time_eval():
+            return xp.asarray(host, dtype=dtype, device=device)
+    return xp.asarray(host, dtype=dtype, device=device)
 
 
 _CACHE: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()

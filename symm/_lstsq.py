@@ -125,7 +125,7 @@ def _device_tables(plan: _PairPlan, xp: Any, dev: Any, dt: Any) -> tuple:
         constant(rep_x, "symm.stats.QT", lambda: rep_x.change_of_basis.T, xp, dev, dt),
         constant(rep_y, "symm.stats.Q", lambda: rep_y.change_of_basis, xp, dev, dt),
         constant(rep_y, "symm.stats.QT", lambda: rep_y.change_of_basis.T, xp, dev, dt),
-        xp.zeros((1,), dtype=dt, device=dev),
+        constant(plan, "zero", lambda: np.zeros(1), xp, dev, dt),
     )
     plan.bundles[key] = out
     return out

@@ -269,7 +269,7 @@ def _bundle(plan: _PairPlan, xp: Any, dev: Any, dt: Any) -> tuple:
         qy = constant(rep_y, "symm.stats.Q", lambda: rep_y.change_of_basis, xp, dev, dt)
         qyt = constant(rep_y, "symm.stats.QT", lambda: rep_y.change_of_basis.T, xp, dev, dt)
         qxt = constant(rep_x, "symm.stats.QT", lambda: rep_x.change_of_basis.T, xp, dev, dt)
-        zero = xp.zeros((1,), dtype=dt, device=dev)
+        zero = constant(plan, "zero", lambda: np.zeros(1), xp, dev, dt)
         bundle = ("iso", comp_x, comp_y, idx, w, qx, qy, qxt, qyt, zero)
     plan.bundles[key] = bundle
     return bundle
