@@ -72,14 +72,7 @@ class Rep:
                 f"generator_images must hold one matrix per generator of {group.name} "
                 f"({len(group.generators)}), got {images.shape[0]}"
             )
-        d = images.shape[1]
-        for s, m in enumerate(images):
-            err = np.abs(m.T @ m - np.eye(d)).max()
-            if err > ORTHOGONALITY_TOL:
-                raise ValueError(
-                    f"generator_images[{s}] is not orthogonal (max |MᵀM - I| = {err:.2e}); symm needs "
-                    "orthogonal representations (orthogonalise with a change of basis first)"
-                )
+        _check_orthogonal(images, "generator_images")
         self.group = group
         self.generator_images = images
         self.generator_images.setflags(write=False)
@@ -104,6 +97,7 @@ class Rep:
         from symm._group import DEFAULT_MAX_ORDER
 
         mats = _as_matrix_stack(matrices, "matrices")
+        _check_orthogonal(mats, "matrices")
         group = Group.from_matrices(mats, max_order=max_order or DEFAULT_MAX_ORDER)
         return cls(group, mats, name=name)
 
@@ -373,6 +367,17 @@ def permutation_matrices(perms: np.ndarray) -> np.ndarray:
     for k, p in enumerate(perms):
         out[k, p, np.arange(n)] = 1.0
     return out
+
+
+def _check_orthogonal(mats: np.ndarray, name: str) -> None:
+    eye = np.eye(mats.shape[1])
+    for s, m in enumerate(mats):
+        err = np.abs(m.T @ m - eye).max()
+        if err > ORTHOGONALITY_TOL:
+            raise ValueError(
+                f"{name}[{s}] is not orthogonal (max |MᵀM - I| = {err:.2e}); symm needs orthogonal "
+                "representations (orthogonalise with a change of basis first)"
+            )
 
 
 def _same_group(a: Rep, b: Rep, names: tuple[str, str] = ("rep", "other")) -> None:
