@@ -548,15 +548,26 @@ def var_mean(x: Any, rep: Rep, *, correction: float = 1) -> tuple[Any, Any]:
     comp = bundle[1]
     proj = constant(rep, "symm.stats.P", lambda: _rep_plan(rep).projector(), xp, dev, dt)
     xbar = xp.mean(x, axis=0)
-    xc = x - xbar
     if bundle[0] == "perm":
         a = xbar @ comp
-        v = xp.sum(xc * xc, axis=0) + n * (a * a)
+        v = _centred_sum_squares(x, xbar, xp) + n * (a * a)
         out = _reynolds_diag(v, plan, xp, bundle, _orbit_average(rep, xp, dev, dt))
     else:
+        xc = x - xbar
         S = _centred_moment(xc, xc, xbar, xbar, comp, comp, n, xp)
         out = _reynolds_diag(S, plan, xp, bundle, None)
     return out / (n - correction), xbar @ proj
+
+
+def _centred_sum_squares(x: Any, xbar: Any, xp: Any, rows: int = 1 << 16) -> Any:
+    """``Σ_n (x_n − x̄)²`` per column, over row blocks so that no temporary as large as ``x`` is made."""
+    n = x.shape[0]
+    total = None
+    for start in range(0, n, rows):
+        d = x[start : min(start + rows, n), ...] - xbar  # the standard leaves out-of-bounds stops unspecified
+        part = xp.sum(d * d, axis=0)
+        total = part if total is None else total + part
+    return total
 
 
 # ============================================================================================ from moments

@@ -288,3 +288,15 @@ def test_escnn_reps_through_from_escnn(backend, gname, rng):
     backend.assert_close(symm.cov(xb, yb, rep_x, rep_y, correction=0), oracle_cov(xh, yh, rep_x, rep_y))
     backend.assert_close(symm.var(xb, rep_x, correction=0), augment(xh, rep_x).var(axis=0))
     backend.assert_close(symm.lstsq(xb, yb, rep_x, rep_y), oracle_lstsq(xh, yh, rep_x, rep_y))
+
+
+def test_centred_sum_squares_over_row_blocks(backend):
+    """var_mean's sum of squares runs over row blocks (no temporary as large as x); blocks add up exactly."""
+    from symm._stats import _centred_sum_squares
+
+    x_np = np.random.default_rng(3).normal(size=(50, 6))
+    x = backend.asarray(x_np)
+    xbar = backend.xp.mean(x, axis=0)
+    expected = ((x_np - x_np.mean(axis=0)) ** 2).sum(axis=0)
+    for rows in (7, 50, 64):
+        backend.assert_close(_centred_sum_squares(x, xbar, backend.xp, rows=rows), expected)
