@@ -14,7 +14,6 @@ __all__ = [
     "hom_dim",
     "invariant_orthogonal_projector",
     "invariant_sym_dim",
-    "project_blocks",
     "project_equivariant",
     "shared_components",
 ]
@@ -126,9 +125,10 @@ def hom_basis(rep_x: Rep, rep_y: Rep) -> np.ndarray:
 def project_equivariant(A: Any, rep_x: Rep, rep_y: Rep) -> Any:
     """The orthogonal (Frobenius) projection of ``A`` onto ``Hom_G(ρ_x, ρ_y)``.
 
-    ``R(A) = (1/|G|) Σ_g ρ_y(g) A ρ_x(g)ᵀ``, computed through the isotypic bases block by block:
-    ``R(A) = Σ_k Q_{y,k} Π_k(Q_{y,k}ᵀ A Q_{x,k}) Q_{x,k}ᵀ`` with ``Π_k`` the projection onto
-    ``{Σ_b Θ_b ⊗ E_b}``. Complex and quaternionic components keep all endomorphism coefficients.
+    ``R(A) = (1/|G|) Σ_g ρ_y(g) A ρ_x(g)ᵀ``, computed as ``R(A) = Q_y Π(Q_yᵀ A Q_x) Q_xᵀ`` with ``Π`` the
+    projection of each block between two copies of an irrep onto ``{Σ_b θ_b E_b}`` (one weighted gather);
+    reps given by signed permutations on small groups use the orbit average of index pairs instead. Complex
+    and quaternionic components keep all endomorphism coefficients. This is the projection ``cov`` uses.
 
     Parameters
     ----------
@@ -151,6 +151,8 @@ def project_equivariant(A: Any, rep_x: Rep, rep_y: Rep) -> Any:
     >>> bool(np.allclose(rep(1) @ A, A @ rep(1)))
     True
     """
+    _check_rep(rep_x, "rep_x")
+    _check_rep(rep_y, "rep_y")
     _same_group(rep_x, rep_y, ("rep_x", "rep_y"))
     xp = namespace_of(A=A)
     A = as_float_array(A, xp, "A")
@@ -159,35 +161,10 @@ def project_equivariant(A: Any, rep_x: Rep, rep_y: Rep) -> Any:
             f"A must have shape (..., {rep_y.size}, {rep_x.size}) for reps of sizes "
             f"D_x={rep_x.size}, D_y={rep_y.size}; got {tuple(A.shape)}"
         )
-    dev, dt = device_of(A), A.dtype
-    out = None
-    for irrep, cx, cy in shared_components(rep_x, rep_y):
-        qx = constant(rep_x, ("Q", cx.slice.start), lambda c=cx: rep_x.change_of_basis[:, c.slice], xp, dev, dt)
-        qy = constant(rep_y, ("Q", cy.slice.start), lambda c=cy: rep_y.change_of_basis[:, c.slice], xp, dev, dt)
-        block = xp.matrix_transpose(qy) @ A @ qx
-        term = qy @ project_blocks(block, irrep, cy.multiplicity, cx.multiplicity, xp) @ xp.matrix_transpose(qx)
-        out = term if out is None else out + term
-    if out is None:
-        return xp.zeros_like(A)
-    return out
+    from symm._stats import _bundle, _pair_plan, reynolds
 
-
-def project_blocks(block: Any, irrep: Irrep, m_y: int, m_x: int, xp: Any) -> Any:
-    """Project ``block`` (..., m_y d, m_x d) onto ``{Σ_b Θ_b ⊗ E_b : Θ_b ∈ R^{m_y × m_x}}``.
-
-    The coefficients are ``Θ_b[i, j] = ⟨E_b, block_ij⟩ / d`` (the ``E_b`` are orthogonal matrices).
-    """
-    d = irrep.dim
-    batch = tuple(block.shape[:-2])
-    b4 = xp.reshape(block, (*batch, m_y, d, m_x, d))
-    basis = constant(irrep, "E", lambda: irrep.endomorphism_basis, xp, device_of(block), block.dtype)
-    out = None
-    for b in range(irrep.endomorphism_dim):
-        e = xp.reshape(basis[b, ...], (d, 1, d))
-        theta = xp.sum(b4 * e, axis=(-3, -1)) / d  # (..., m_y, m_x)
-        term = xp.reshape(theta, (*batch, m_y, 1, m_x, 1)) * e
-        out = term if out is None else out + term
-    return xp.reshape(out, (*batch, m_y * d, m_x * d))
+    plan = _pair_plan(rep_x, rep_y)
+    return reynolds(A, plan, xp, _bundle(plan, xp, device_of(A), A.dtype))
 
 
 def shared_components(rep_x: Rep, rep_y: Rep) -> list[tuple[Irrep, IsotypicComponent, IsotypicComponent]]:

@@ -276,25 +276,27 @@ def _bundle(plan: _PairPlan, xp: Any, dev: Any, dt: Any) -> tuple:
 
 
 def reynolds(S: Any, plan: _PairPlan, xp: Any, bundle: tuple) -> Any:
-    """``R(S)`` for ``S`` of shape (D_y, D_x), through the plan's constants."""
-    dy, dx = S.shape
+    """``R(S)`` for ``S`` of shape (..., D_y, D_x), through the plan's constants."""
+    *batch, dy, dx = S.shape
     if bundle[0] == "perm":
         _, _, _, src, w, orbit, sign, shape = bundle
-        g = xp.reshape(_gather(xp.reshape(S, (-1,)), src), shape)
-        v = xp.mean(g, axis=0) if w is None else xp.sum(g * w, axis=0)
+        g = xp.reshape(_gather(xp.reshape(S, (*batch, dy * dx)), src), (*batch, *shape))
+        v = xp.mean(g, axis=-2) if w is None else xp.sum(g * w, axis=-2)
         out = _gather(v, orbit)
-        return xp.reshape(out if sign is None else out * sign, (dy, dx))
+        return xp.reshape(out if sign is None else out * sign, (*batch, dy, dx))
     _, _, _, idx, w, qx, qy, qxt, qyt, zero = bundle
     return qy @ _project_iso(qyt @ S @ qx, idx, w, zero, xp) @ qxt
 
 
 def _gather(flat: Any, idx: Any) -> Any:
-    """``flat[idx]`` for a 1-D array and a non-negative integer index array (integer-array indexing,
-    Array API 2024.12). Preferred to ``take``: array-api-compat's torch ``take`` re-maps negative indices
-    with an extra pass over the index array on every call."""
+    """``flat[..., idx]`` for a non-negative integer index array along the last axis. torch uses
+    ``index_select`` (array-api-compat's ``take`` re-maps negative indices with an extra pass every call); a
+    1-D array uses integer-array indexing (Array API 2024.12), otherwise ``take``."""
     if _is_torch(flat):
-        return flat.index_select(0, idx)  # same result, no advanced-indexing overhead
-    return flat[idx]
+        return flat.index_select(-1, idx)
+    if flat.ndim == 1:
+        return flat[idx]
+    return array_api_compat.array_namespace(flat).take(flat, idx, axis=-1)
 
 
 def _is_torch(a: Any) -> bool:
@@ -302,11 +304,13 @@ def _is_torch(a: Any) -> bool:
 
 
 def _project_iso(Z: Any, idx: Any, w: Any, zero: Any, xp: Any) -> Any:
-    """``Π(Z)`` in the isotypic basis (one weighted gather)."""
-    dy, dx = Z.shape
-    flat = xp.concat((xp.reshape(Z, (-1,)), zero))
-    g = xp.reshape(_gather(flat, idx), w.shape)
-    return xp.reshape(xp.sum(g * w, axis=0), (dy, dx))
+    """``Π(Z)`` in the isotypic basis (one weighted gather), for ``Z`` of shape (..., D_y, D_x)."""
+    *batch, dy, dx = Z.shape
+    flat = xp.reshape(Z, (*batch, dy * dx))
+    if batch:
+        zero = xp.zeros((*batch, 1), dtype=Z.dtype, device=device_of(Z))
+    g = xp.reshape(_gather(xp.concat((flat, zero), axis=-1), idx), (*batch, *w.shape))
+    return xp.reshape(xp.sum(g * w, axis=-2), (*batch, dy, dx))
 
 
 def _reynolds_diag(v_or_S: Any, plan: _PairPlan, xp: Any, bundle: tuple, avg: Any) -> Any:
