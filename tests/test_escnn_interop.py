@@ -128,6 +128,19 @@ def test_group_from_escnn_is_cached_and_to_escnn_returns_it():
 
 
 @needs_escnn
+@pytest.mark.parametrize("make", [lambda: eg.cyclic_group(6), lambda: eg.dihedral_group(3)], ids=["C6", "D3"])
+def test_reps_of_escnn_groups_pickle(make):
+    """escnn's own groups do not pickle; symm rebuilds them from escnn's keys."""
+    import pickle
+
+    rep = symm.Rep.from_escnn(make().regular_representation)
+    back = pickle.loads(pickle.dumps(rep))
+    assert back.group is rep.group
+    np.testing.assert_array_equal(back.change_of_basis, rep.change_of_basis)
+    assert [irr.id for irr in back.irreps] == [irr.id for irr in rep.irreps]
+
+
+@needs_escnn
 def test_to_escnn_of_a_non_escnn_group_raises():
     with pytest.raises(ValueError, match="not built from escnn"):
         groups.cyclic(5).regular_rep().to_escnn()
