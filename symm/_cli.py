@@ -159,9 +159,24 @@ def _load_external() -> None:
         COMMANDS[name] = cmd
 
 
+def version_line() -> str:
+    """``symm <version>`` and the installed plugins' versions, as ``symm --version`` prints it."""
+    import symm
+    from symm import _plugins
+
+    line = f"symm {getattr(symm, '__version__', '?')}"
+    try:
+        plugins = _plugins.plugins()
+    except Exception:  # a broken plugin must not break --version
+        plugins = {}
+    extra = [f"{p.distribution or name} {p.version or '?'}" for name, p in sorted(plugins.items())]
+    return line + (f" (plugins: {', '.join(extra)})" if extra else "")
+
+
 def build_parser() -> argparse.ArgumentParser:
     _load_external()
     parser = argparse.ArgumentParser(prog="symm", description="symm: statistics and learning with symmetry priors")
+    parser.add_argument("--version", action="version", version=version_line(), help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in sorted(COMMANDS):

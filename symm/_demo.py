@@ -544,7 +544,8 @@ def error_curves(
     dict
         ``"n"``; ``"cov_symm"``, ``"cov_emp"``, ``"mean_symm"``, ``"mean_emp"`` (averages over ``trials``);
         and the theory curves ``"cov_theory_symm" = 2·dof_G/N``, ``"cov_theory_emp" = D(D+1)/(N−1)``,
-        ``"mean_theory_symm" = m_0/N``, ``"mean_theory_emp" = D/N``.
+        ``"mean_theory_symm" = m_0/N``, ``"mean_theory_emp" = D/N``; ``"trials"``, the number of trials per
+        ``N`` (a 0-d array).
     """
     rng = np.random.default_rng(seed + 2)
     ns = np.asarray(sorted({int(v) for v in ns}), dtype=np.int64)
@@ -565,6 +566,7 @@ def error_curves(
     d = problem.dim
     nf = ns.astype(np.float64)
     out["n"] = ns
+    out["trials"] = np.asarray(trials)
     out["cov_theory_symm"] = 2 * problem.dof / nf
     out["cov_theory_emp"] = d * (d + 1) / (nf - 1)
     out["mean_theory_symm"] = problem.trivial_multiplicity / nf
@@ -589,28 +591,34 @@ def plot_error_curves(problem: DemoProblem, curves: dict[str, np.ndarray], *, fi
         fig = matplotlib.figure.Figure(figsize=(11, 4.6), layout="constrained")
     ax_m, ax_c = fig.subplots(1, 2)
     ns = curves["n"]
+    trials = int(curves["trials"]) if "trials" in curves else None
     d, dof, m0 = problem.dim, problem.dof, problem.trivial_multiplicity
     blue, orange = "tab:blue", "tab:orange"
-    ax_c.loglog(ns, curves["cov_emp"], "o-", color=orange, label="empirical covariance")
-    ax_c.loglog(ns, curves["cov_theory_emp"], "--", color=orange, alpha=0.7, label=f"theory D(D+1)/(N−1), D = {d}")
-    ax_c.loglog(ns, curves["cov_symm"], "s-", color=blue, label="symm.cov (group average)")
-    ax_c.loglog(ns, curves["cov_theory_symm"], "--", color=blue, alpha=0.7, label=f"theory 2·dof_G/N, dof_G = {dof}")
+    # Measured points first, with open markers; the theory lines on top of them (higher zorder), so that a
+    # measurement that sits on its theory curve does not hide it.
+    data = {"markersize": 6, "markerfacecolor": "white", "linewidth": 1.2, "zorder": 2}
+    theory = {"linestyle": "--", "linewidth": 2.0, "zorder": 3}
+    ax_c.loglog(ns, curves["cov_emp"], "o-", color=orange, label="empirical covariance", **data)
+    ax_c.loglog(ns, curves["cov_symm"], "s-", color=blue, label="symm.cov (group average)", **data)
+    ax_c.loglog(ns, curves["cov_theory_emp"], color="saddlebrown", label=f"theory D(D+1)/(N−1), D = {d}", **theory)
+    ax_c.loglog(ns, curves["cov_theory_symm"], color="navy", label=f"theory 2·dof_G/N, dof_G = {dof}", **theory)
     ax_c.set_title(r"Covariance: $E\,\|\Sigma^{-1/2}(\hat\Sigma - \Sigma)\,\Sigma^{-1/2}\|_F^2$")
     ax_c.set_ylabel("squared Frobenius error (whitened)")
 
-    ax_m.loglog(ns, curves["mean_emp"], "o-", color=orange, label="empirical mean")
-    ax_m.loglog(ns, curves["mean_theory_emp"], "--", color=orange, alpha=0.7, label=f"theory D/N, D = {d}")
-    ax_m.loglog(ns, curves["mean_symm"], "s-", color=blue, label="symm.mean (invariant projection)")
-    ax_m.loglog(ns, curves["mean_theory_symm"], "--", color=blue, alpha=0.7, label=f"theory m₀/N, m₀ = {m0}")
+    ax_m.loglog(ns, curves["mean_emp"], "o-", color=orange, label="empirical mean", **data)
+    ax_m.loglog(ns, curves["mean_symm"], "s-", color=blue, label="symm.mean (invariant projection)", **data)
+    ax_m.loglog(ns, curves["mean_theory_emp"], color="saddlebrown", label=f"theory D/N, D = {d}", **theory)
+    ax_m.loglog(ns, curves["mean_theory_symm"], color="navy", label=f"theory m₀/N, m₀ = {m0}", **theory)
     ax_m.set_title(r"Mean: $E\,\|\Sigma^{-1/2}(\hat\mu - \mu)\|^2$")
     ax_m.set_ylabel("squared error (whitened)")
     for ax in (ax_m, ax_c):
         ax.set_xlabel("number of samples N")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8.5)
+    averaged = f"averaged over {trials} trials per N" if trials is not None else "averaged over trials"
     fig.suptitle(
         f"Symmetric vs empirical estimation: {problem.description} (D = {d}) in a random orthogonal basis\n"
-        "errors in whitened coordinates (the theory curves hold for any invariant Σ), averaged over trials",
+        f"errors in whitened coordinates (the theory curves hold for any invariant Σ), {averaged}",
         fontsize=10.5,
     )
     return fig
@@ -657,7 +665,10 @@ def _table(results: list[BackendResult]) -> list[str]:
         f"{'mean err':>10}{'cov err':>10}{'time':>11}{'time ratio':>12}"
     )
     lines = [header, "-" * len(header)]
+    missing = [r.backend for r in results if r.status == "not installed"]
     for name, r in zip(names, results, strict=True):
+        if r.status == "not installed":
+            continue
         if r.status != "ok":
             lines.append(f"{name:<{w}}{r.status}")
             continue
@@ -670,6 +681,8 @@ def _table(results: list[BackendResult]) -> list[str]:
             lines.append(line.rstrip())
         if r.note:
             lines.append(" " * lead + f"({r.note})")
+    if missing:
+        lines.append(f"not installed: {', '.join(missing)} (install one to add its rows)")
     return lines
 
 
@@ -678,16 +691,20 @@ def _run(args: argparse.Namespace) -> int:
         raise CLIError(f"--n must be at least 3, got {args.n}")
     if args.trials < 1:
         raise CLIError(f"--trials must be at least 1, got {args.trials}")
+    if args.seed < 0:
+        raise CLIError(f"--seed must be a non-negative integer, got {args.seed}")
     try:
         group = parse_group(args.group)
     except ValueError as exc:
-        raise CLIError(str(exc)) from None
+        raise CLIError(f"--group: {exc}") from None
     backends = None
     if args.backend:
         backends = [b.strip().replace("-", "_") for b in args.backend.split(",") if b.strip()]
         unknown = [b for b in backends if b not in BACKENDS]
         if unknown:
-            raise CLIError(f"unknown backend {unknown[0]!r}; choose from {', '.join(BACKENDS)}")
+            raise CLIError(
+                f"--backend {args.backend!r}: unknown backend {unknown[0]!r}; choose from {', '.join(BACKENDS)}"
+            )
     if args.plot:
         if importlib.util.find_spec("matplotlib") is None:
             raise CLIError("--plot needs matplotlib: pip install 'symm[plot]' (or pip install matplotlib)")
@@ -702,7 +719,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         problem = make_problem(group, seed=args.seed)
     except ValueError as exc:
-        raise CLIError(str(exc)) from None
+        raise CLIError(f"--group: {exc}") from None
     ns = default_ns(args.n) if args.plot else []
     steps = len(backends or BACKENDS) + len(ns) * args.trials
     with Progress(steps, "symm demo") as bar:

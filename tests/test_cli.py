@@ -89,3 +89,11 @@ def test_console_script_entry():
 @pytest.mark.parametrize("argv", [["info", "--bogus-flag"]])
 def test_bad_flag_exit_2(argv, capsys):
     assert _cli.main(argv) == 2
+
+
+def test_version(capsys):
+    import symm
+
+    assert _cli.main(["--version"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"symm {symm.__version__}")

@@ -157,3 +157,42 @@ def test_progress_env_disables(monkeypatch):
 
 def test_demo_uses_public_api():
     assert callable(symm.mean) and callable(symm.cov)
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["demo", "--seed", "-1"], ["--seed", "-1"]),
+        (["demo", "--n", "1"], ["--n", "1"]),
+        (["demo", "--trials", "0"], ["--trials", "0"]),
+        (["demo", "--group", "X9"], ["--group", "X9"]),
+        (["demo", "--backend", "numpy,nope"], ["--backend", "nope"]),
+    ],
+)
+def test_demo_errors_name_the_option_and_the_input(argv, named, capsys):
+    assert _cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    for word in named:
+        assert word in err, (word, err)
+
+
+def test_demo_missing_backends_take_one_line(monkeypatch, capsys):
+    real = _demo._installed
+    monkeypatch.setattr(_demo, "_installed", lambda name: name == "numpy" and real(name))
+    assert _cli.main(["demo", "--n", "50"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "not installed" in line]
+    assert len(lines) == 1
+    assert all(b in lines[0] for b in _demo.BACKENDS if b != "numpy")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib")
+def test_plot_states_the_trial_count():
+    p = _demo.make_problem("C4", seed=0)
+    curves = _demo.error_curves(p, [20, 40], trials=3, seed=0)
+    fig = _demo.plot_error_curves(p, curves)
+    assert "3 trials per N" in fig._suptitle.get_text()
+    for ax in fig.axes:  # theory lines (dashed) are drawn above the measured points
+        data = [line.get_zorder() for line in ax.get_lines() if line.get_linestyle() == "-"]
+        theory = [line.get_zorder() for line in ax.get_lines() if line.get_linestyle() == "--"]
+        assert min(theory) > max(data)
