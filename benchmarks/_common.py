@@ -38,3 +38,39 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     out = [line, "-+-".join("-" * w for w in widths)]
     out += [" | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join(out)
+
+
+def verdict(value: float, limit: float) -> str:
+    """``"PASS"`` if ``value <= limit`` else ``"FAIL"`` (the last column of every benchmark table)."""
+    return "PASS" if value <= limit else "FAIL"
+
+
+class RowPrinter:
+    """A plain-text table printed row by row as results arrive: each row once, on stdout.
+
+    Long benchmarks show progress this way without printing the table a second time at the end. Columns are
+    left-aligned to ``max(len(header), width)``; a longer cell widens its own row only. :meth:`close` prints
+    ``results: <n> PASS, <m> FAIL`` for the rows whose last column is a verdict (``symm bench`` reads it).
+    """
+
+    def __init__(self, header: Sequence[str], widths: Sequence[int]) -> None:
+        self.widths = [max(len(h), w) for h, w in zip(header, widths, strict=True)]
+        self.rows: list[list[str]] = []
+        self._print(list(header))
+        print("-+-".join("-" * w for w in self.widths), flush=True)
+
+    def _print(self, cells: list[str]) -> None:
+        line = " | ".join(str(c).ljust(w) for c, w in zip(cells, self.widths, strict=True))
+        print(line.rstrip(), flush=True)
+
+    def row(self, cells: Sequence[str]) -> list[str]:
+        cells = [str(c) for c in cells]
+        self.rows.append(cells)
+        self._print(cells)
+        return cells
+
+    def close(self) -> None:
+        verdicts = [r[-1] for r in self.rows]
+        n_pass, n_fail = verdicts.count("PASS"), verdicts.count("FAIL")
+        if n_pass or n_fail:
+            print(f"results: {n_pass} PASS, {n_fail} FAIL", flush=True)

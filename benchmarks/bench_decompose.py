@@ -25,6 +25,9 @@ import numpy as np
 import symm
 from symm import groups
 
+#: target of the decomposition's accuracy, max over elements (float64)
+ERROR_TARGET = 1e-12
+
 
 def _random_orthogonal(n: int, seed: int) -> np.ndarray:
     q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))
@@ -112,16 +115,23 @@ def main() -> None:
 
     escnn = _escnn()
     print(f"numpy {np.__version__}; escnn {'available' if escnn else 'not importable (needs numpy<2)'}")
-    header = f"{'group':>6} {'rep':>11} {'D':>5} {'|G|':>4} {'symm [s]':>9} {'max error':>10} {'escnn [s]':>10}"
+    header = (
+        f"{'group':>6} {'rep':>11} {'D':>5} {'|G|':>4} {'symm [s]':>9} {'max error':>10} {'escnn [s]':>10}  "
+        f"error ≤ {ERROR_TARGET:.0e}"
+    )
     print(header)
     print("-" * len(header))
+    verdicts = []
     for gname, rname, group, rep, escnn_case in cases:
         images = _rotated_images(rep, seed=rep.size)
         t, err = time_symm(group, images, args.repeat if rep.size <= 256 else 1)
         e = "-"
         if escnn and escnn_case and rep.size <= args.escnn_max_d:
             e = f"{time_escnn(escnn, *escnn_case, seed=rep.size):10.3f}"
-        print(f"{gname:>6} {rname:>11} {rep.size:5d} {group.order:4d} {t:9.3f} {err:10.1e} {e:>10}")
+        result = "PASS" if err <= ERROR_TARGET else "FAIL"
+        verdicts.append(result)
+        print(f"{gname:>6} {rname:>11} {rep.size:5d} {group.order:4d} {t:9.3f} {err:10.1e} {e:>10}  {result}")
+    print(f"results: {verdicts.count('PASS')} PASS, {verdicts.count('FAIL')} FAIL")
 
 
 if __name__ == "__main__":

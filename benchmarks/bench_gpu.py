@@ -457,12 +457,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if run(args, [torch_dev("cpu")], "cpu (smoke test)") else 0
 
     have, why = gpu_status()
-    for b, reason in why.items():
-        print(f"{b}: not available: {reason}")
     chosen = [b for b in args.backends if b in have]
     if not chosen:
-        print("no GPU: nothing to benchmark (bench_gpu.py needs CuPy or torch with CUDA and a CUDA device)")
+        reasons = "; ".join(f"{b}: {reason}" for b, reason in why.items())
+        print(f"skipped: no GPU ({reasons})" if reasons else "skipped: no GPU")
         return 0
+    for b, reason in why.items():
+        print(f"{b}: not available: {reason}")
     print(f"symm {symm.__version__}; N={args.n}; D={args.d}; dtypes={args.dtypes}; reps={args.reps}")
     devs = []
     for b in chosen:

@@ -20,6 +20,7 @@ Rows:
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 
@@ -28,16 +29,21 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from _common import interleaved_medians, table
+from _common import RowPrinter, interleaved_medians, verdict
 
 import symm
 from symm import groups
 
+HEADER = ["what", "lib", "dtype", "rep", "N", "baseline ms", "symm ms", "ratio", "target", "result"]
+WIDTHS = [12, 5, 7, 23, 6, 11, 7, 5, 16, 6]
+_OUT: RowPrinter | None = None
+
 
 def _row(row: list[str]) -> list[str]:
-    """Print a finished row at once (to stderr) so that long runs show progress."""
-    print("  ".join(row), file=sys.stderr, flush=True)
-    return row
+    """Print a finished row at once (stdout, each row once) so that long runs show progress."""
+    if _OUT is None:
+        return row
+    return _OUT.row(row)
 
 
 def _reps() -> dict[str, symm.Rep]:
@@ -61,7 +67,7 @@ def _libraries(dtypes: list[str]) -> list[tuple[str, str, object]]:
 
         libs += [("torch", dt, torch) for dt in dtypes]
     except ImportError:
-        print("torch not installed: torch rows skipped")
+        pass  # said once, in main()
     return libs
 
 
@@ -101,6 +107,7 @@ def bench_cov(n: int, repeats: int, dtypes: list[str]) -> list[list[str]]:
                         f"{t_ours * 1e3:.2f}",
                         f"{t_ours / t_plain:.3f}",
                         "≤ 1.15",
+                        verdict(t_ours / t_plain, 1.15),
                     ]
                 )
             )
@@ -145,7 +152,8 @@ def bench_lstsq(n: int, repeats: int, dtypes: list[str]) -> list[list[str]]:
                         f"{t_plain * 1e3:.2f}",
                         f"{t_ours * 1e3:.2f}",
                         f"{t_ours / t_plain:.3f}",
-                        f"≤ 0.7 (rel. err {err:.0e})",
+                        f"≤ 0.7, err {err:.0e}",
+                        verdict(t_ours / t_plain, 0.7) if err <= 1e-4 else "FAIL",
                     ]
                 )
             )
@@ -184,6 +192,7 @@ def bench_overhead(repeats: int) -> list[list[str]]:
                     f"{t_ours * 1e3:.3f}",
                     f"{t_ours / t_plain:.3f}",
                     "symm ≤ 0.3 ms",
+                    verdict(t_ours * 1e3, 0.3),
                 ]
             )
         )
@@ -213,17 +222,20 @@ def bench_symm_learning(n: int, repeats: int) -> list[list[str]]:
             [lambda x=x, e=erep: sl_stats.cov(x, x, e, e), lambda x=x, r=rep: symm.cov(x, None, r)], repeats
         )
         rows.append(
-            [
-                "cov vs symm-learning",
-                "torch",
-                "float32",
-                name,
-                f"{n}",
-                f"{t_sl * 1e3:.2f}",
-                f"{t_ours * 1e3:.2f}",
-                f"{t_ours / t_sl:.3f}",
-                "reference",
-            ]
+            _row(
+                [
+                    "cov vs symm-learning",
+                    "torch",
+                    "float32",
+                    name,
+                    f"{n}",
+                    f"{t_sl * 1e3:.2f}",
+                    f"{t_ours * 1e3:.2f}",
+                    f"{t_ours / t_sl:.3f}",
+                    "reference",
+                    "-",
+                ]
+            )
         )
     return rows
 
@@ -245,12 +257,15 @@ def main(argv: list[str] | None = None) -> int:
             torch.set_num_threads(args.threads)
         except ImportError:
             pass
-    rows = bench_cov(n, repeats, dtypes)
-    rows += bench_lstsq(n, repeats, dtypes)
-    rows += bench_overhead(max(repeats, 15))
-    rows += bench_symm_learning(n, repeats)
-    header = ["what", "lib", "dtype", "rep", "N", "baseline ms", "symm ms", "ratio", "target"]
-    print(table(rows, header))
+    global _OUT
+    if importlib.util.find_spec("torch") is None:
+        print("torch not installed: torch rows skipped")
+    _OUT = RowPrinter(HEADER, WIDTHS)
+    bench_cov(n, repeats, dtypes)
+    bench_lstsq(n, repeats, dtypes)
+    bench_overhead(max(repeats, 15))
+    bench_symm_learning(n, repeats)
+    _OUT.close()
     return 0
 
 

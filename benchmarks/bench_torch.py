@@ -11,14 +11,27 @@ says "not installed".
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
-import torch
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _common import verdict
+
+#: targets of the step-time ratio against the plain MLP (see docs/benchmarks.rst)
+TARGETS = {"symm_torch EMLP": 1.5, "symm_torch EMLP.export()": 1.05}
+#: target of eLinear's construction time for regular(C8)^64 -> regular(C8)^64, in seconds
+BUILD_TARGET_S = 1.0
 
 
-def _stepper(model: torch.nn.Module, x: object, y: torch.Tensor) -> Callable[[], None]:
+def _stepper(model: Any, x: object, y: Any) -> Callable[[], None]:
+    import torch
+
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def step() -> None:
@@ -47,13 +60,15 @@ def _interleaved(steppers: dict[str, Callable[[], None]], rounds: int, per_round
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def _timed(build: Callable[[], torch.nn.Module]) -> tuple[torch.nn.Module, float]:
+def _timed(build: Callable[[], Any]) -> tuple[Any, float]:
     t0 = time.perf_counter()
     model = build()
     return model, time.perf_counter() - t0
 
 
-def _plain_mlp(widths: list[int]) -> torch.nn.Sequential:
+def _plain_mlp(widths: list[int]) -> Any:
+    import torch
+
     layers: list[torch.nn.Module] = []
     for i in range(len(widths) - 1):
         layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
@@ -62,11 +77,21 @@ def _plain_mlp(widths: list[int]) -> torch.nn.Sequential:
     return torch.nn.Sequential(*layers)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps (CI-sized)")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     args = parser.parse_args(argv)
+    missing = [m for m in ("torch", "symm_torch") if importlib.util.find_spec(m) is None]
+    if missing:
+        # One line, exit 0: `symm bench` reports the script as skipped, not failed.
+        print(
+            f"skipped: {' and '.join(missing)} not installed (the plugin from a checkout: "
+            'pip install . ./backends/torch "torch==2.13.0")'
+        )
+        return 0
+    import torch
+
     if args.threads:
         torch.set_num_threads(args.threads)
     rounds, per_round = (5, 3) if args.quick else (15, 5)
@@ -87,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
 
     mlp, t_mlp = _timed(lambda: _plain_mlp(widths))
     exported = emlp.export()
-    models: dict[str, tuple[torch.nn.Module, float | None, object]] = {
+    models: dict[str, tuple[Any, float | None, object]] = {
         "torch.nn MLP (same widths)": (mlp, t_mlp, x),
         "symm_torch EMLP": (emlp, t_emlp, x),
         "symm_torch EMLP.export()": (exported, None, x),
@@ -106,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
 
         def build_escnn() -> torch.nn.Module:
             types = [escnn.nn.FieldType(gs, [reg] * (w // 12)) for w in widths]
-            layers: list[torch.nn.Module] = []
+            layers: list[Any] = []
             for i in range(len(types) - 1):
                 layers.append(escnn.nn.Linear(types[i], types[i + 1]))
                 if i < len(types) - 2:
@@ -128,7 +153,6 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[tuple[str, float | None, float | None, int | None]] = [
         (k, t_build, step_s[k], sum(p.numel() for p in m.parameters())) for k, (m, t_build, _) in models.items()
     ]
-    rows += [(f"{k}: not installed", None, None, None) for k in missing]
 
     C8 = symm.groups.cyclic(8)
     big = C8.regular_rep() * 64
@@ -139,14 +163,28 @@ def main(argv: list[str] | None = None) -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; D6 regular, hidden {widths[1:-1]}, "
         f"batch {batch}; median over {rounds} interleaved rounds of {per_round} steps"
     )
-    print(f"{'model':48s} {'build s':>9s} {'step ms':>9s} {'× MLP':>7s} {'params':>9s}")
+    print(f"{'model':48s} {'build s':>9s} {'step ms':>9s} {'× MLP':>7s} {'params':>9s}  {'target':>8s}  result")
+    verdicts = []
     for name, t_build, t_step, n in rows:
         b = f"{t_build:9.3f}" if t_build is not None else f"{'':9s}"
         s = f"{t_step * 1e3:9.2f} {t_step / base:7.2f}" if t_step is not None else f"{'':9s} {'':7s}"
-        p = f"{n:9d}" if n is not None else ""
-        print(f"{name:48s} {b} {s} {p}")
-    print(f"eLinear regular(C8)^64 -> regular(C8)^64 construction: {t_big:.3f} s")
+        p = f"{n:9d}" if n is not None else f"{'':9s}"
+        target, result = "", ""
+        if name in TARGETS and t_step is not None:
+            target, result = f"≤ {TARGETS[name]}", verdict(t_step / base, TARGETS[name])
+            verdicts.append(result)
+        print(f"{name:48s} {b} {s} {p}  {target:>8s}  {result}".rstrip())
+    big_result = verdict(t_big, BUILD_TARGET_S)
+    verdicts.append(big_result)
+    print(
+        f"eLinear regular(C8)^64 -> regular(C8)^64 construction: {t_big:.3f} s "
+        f"(target < {BUILD_TARGET_S} s) {big_result}"
+    )
+    if missing:
+        print(f"not installed, rows skipped: {', '.join(missing)} (escnn needs numpy<2)")
+    print(f"results: {verdicts.count('PASS')} PASS, {verdicts.count('FAIL')} FAIL")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

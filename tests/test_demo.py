@@ -122,7 +122,7 @@ def test_bench_runs_scripts(tmp_path, capsys):
     assert "bench_ok.py" in capsys.readouterr().out
     assert _cli.main(["bench", "--path", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "ratio table 1" in out and "FAILED (exit 3)" in out
+    assert "ratio table 1" in out and "CRASHED (exit 3)" in out
     assert _cli.main(["bench", "--path", str(tmp_path), "--only", "ok", "--full"]) == 0
     assert "ratio table 0" in capsys.readouterr().out
 
@@ -196,3 +196,16 @@ def test_plot_states_the_trial_count():
         data = [line.get_zorder() for line in ax.get_lines() if line.get_linestyle() == "-"]
         theory = [line.get_zorder() for line in ax.get_lines() if line.get_linestyle() == "--"]
         assert min(theory) > max(data)
+
+
+def test_bench_skips_and_counts_verdicts(tmp_path, capsys):
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    (bench / "bench_needs_x.py").write_text("print('skipped: x not installed')\n")
+    (bench / "bench_rows.py").write_text("print('row a PASS')\nprint('row b FAIL')\nprint('results: 1 PASS, 1 FAIL')\n")
+    assert _cli.main(["bench", "--path", str(tmp_path)]) == 0  # a FAIL row is not a crash
+    out = capsys.readouterr().out
+    summary = out.split("summary", 1)[1]
+    assert "skipped: x not installed" in summary
+    assert "1 PASS, 1 FAIL" in summary
+    assert out.count("row a PASS") == 1
