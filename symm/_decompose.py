@@ -8,21 +8,27 @@ For a rep given only by generator images:
 3. a non-symmetric sample links equivalent copies (Schur: a nonzero block between them) and gives the maps
    that align every copy with the first one;
 4. ``dim End_G`` of one copy gives the type R / C / H;
-5. copy 1 of a new C- or H-type class is put in escnn's canonical complex / quaternion form; a class already
-   in the group's registry is mapped onto the registered matrices instead;
-6. the result is verified on every generator in float64 and ``Q`` is repolished to orthogonal.
+5. a class already in the group's registry is mapped onto the registered matrices; a new class is registered
+   in its canonical form (:func:`symm._canonical.canonical_irrep_basis`);
+6. the copies of each class are put in their canonical basis (:func:`symm._canonical.canonical_copies`), so
+   ``Q`` depends on the rep alone and not on the eigensolver's choice of eigenvectors;
+7. the result is verified on every generator in float64 and ``Q`` is repolished to orthogonal.
 
+The random commutant samples only locate the subspaces; every basis that is kept is rebuilt by a fixed rule.
 Never identify irreps by their characters on the generators alone: two inequivalent irreps can agree there
 (the two 3-dimensional irreps of A5). Equivalence is decided by intertwiners.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from symm._canonical import canonical_copies, canonical_irrep_basis
+from symm._canonical import endomorphism_basis as endomorphism_basis
 from symm._rep import _all_matrices, _as_permutations, _polish, element_permutations, iter_images
 
 if TYPE_CHECKING:
@@ -37,39 +43,31 @@ _ATTEMPTS = 4
 _CLUSTER_TOL = 1e-8
 _VERIFY_TOL = 1e-9
 
-# escnn's conventions for the endomorphism algebra of complex- and quaternionic-type irreps.
-_C_UNITS = np.array([[[1.0, 0.0], [0.0, 1.0]], [[0.0, -1.0], [1.0, 0.0]]])
-_H_UNITS = np.array(
-    [
-        np.eye(4),
-        np.diag([1.0, -1.0, 1.0, -1.0])[::-1],
-        [[0.0, 0.0, -1.0, 0.0], [0.0, 0.0, 0.0, -1.0], [1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]],
-        [[0.0, -1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0], [0.0, 0.0, -1.0, 0.0]],
-    ]
-)
-_H_SIGN = float(np.sum(_H_UNITS[1] @ _H_UNITS[2] * _H_UNITS[3]) / 4.0)  # u1 u2 = sign * u3
+REGISTRY_BY_TENSORS_MAX_ORDER = 5000  # larger groups get all irreps from tensor products of a faithful rep
+_CHARACTER_DECIMALS = 6
 
 
 class _Retry(Exception):
     pass
 
 
-def endomorphism_basis(type_: str, d: int) -> np.ndarray:
-    """escnn's basis of the endomorphisms of a ``d``-dimensional irrep of the given type, shape (s, d, d)."""
-    if type_ == "R":
-        return np.eye(d)[None]
-    units = _C_UNITS if type_ == "C" else _H_UNITS
-    return np.stack([np.kron(u, np.eye(d // len(units))) for u in units])
-
-
 # ---------------------------------------------------------------------- public entry points
 def decompose(rep: Rep) -> _Decomposition:
-    """Isotypic decomposition of ``rep``; deterministic for a given input."""
+    """Isotypic decomposition of ``rep``.
+
+    Deterministic: ``Q`` and the irreps are canonical functions of the rep (see :mod:`symm._canonical`), the
+    same to rounding on every BLAS kernel, thread count and platform, whatever was decomposed before.
+    """
     ensure_registry(rep.group)
+    with rep.group._registry_lock:  # an open registry may gain irreps: one decomposition per group at a time
+        return _decompose_with_retries(rep)
+
+
+def _decompose_with_retries(rep: Rep) -> _Decomposition:
     last: Exception | None = None
     for attempt in range(_ATTEMPTS):
         try:
-            return _decompose_once(rep, np.random.default_rng(attempt), register=True)
+            return _decompose_once(rep, np.random.default_rng(attempt))
         except _Retry as err:
             last = err
             logger.debug("decomposition attempt %d failed: %s", attempt, err)
@@ -77,20 +75,47 @@ def decompose(rep: Rep) -> _Decomposition:
 
 
 def ensure_registry(group: Group) -> None:
-    """Make sure the group's irrep registry holds at least the trivial irrep; complete it for small groups.
+    """Fill the group's irrep registry once, under the group's lock, with canonical ids and matrices.
 
-    For groups of order up to ``REGISTRY_FROM_REGULAR_MAX_ORDER`` every irrep is found by decomposing the
-    regular rep, and the registry is sorted by (dimension, type, character) so that ids do not depend on
-    which rep was decomposed first. Larger groups register irreps as they are met.
+    - order <= ``REGISTRY_FROM_REGULAR_MAX_ORDER``: every irrep from the regular rep;
+    - order <= ``REGISTRY_BY_TENSORS_MAX_ORDER``: from tensor products of a faithful rep's constituents with
+      the irreps found so far, until ``Σ d²/s = |G|`` (every irrep occurs in a tensor power of a faithful rep);
+    - larger groups: the registry stays open and irreps are registered as reps meet them, with content ids
+      (dimension, type and a digest of the character), so ids never depend on the order of decompositions.
+
+    Complete registries are sorted by (dimension, type, character) and numbered from 0 (trivial).
     """
+    if group._registry_complete or group._registry_open:
+        return
+    with group._registry_lock:
+        if group._registry_complete or group._registry_open or group._registry_building:
+            return
+        group._registry_building = True
+        try:
+            _register_trivial(group)
+            if group.order <= REGISTRY_FROM_REGULAR_MAX_ORDER:
+                _register_from_regular(group)
+            elif group.order > REGISTRY_BY_TENSORS_MAX_ORDER or not _register_from_tensors(group):
+                group._registry_open = True
+                return
+            _number_registry(group)
+            group._registry_complete = True
+        except BaseException:
+            del group._irreps[1:]
+            raise
+        finally:
+            group._registry_building = False
+
+
+def _register_trivial(group: Group) -> None:
     from symm._rep import Irrep
 
     if not group._irreps:
         ones = np.ones((len(group.generators), 1, 1))
         group._irreps.append(Irrep(group, ones, id=0, type="R", endomorphism_basis=np.ones((1, 1, 1)), name="trivial"))
-    if group._registry_complete or group.order > REGISTRY_FROM_REGULAR_MAX_ORDER:
-        return
-    group._registry_complete = True  # set first: decomposing the regular rep calls back here
+
+
+def _register_from_regular(group: Group) -> None:
     regular = group.regular_rep()
     for attempt in range(_ATTEMPTS):
         try:
@@ -99,16 +124,95 @@ def ensure_registry(group: Group) -> None:
         except _Retry:
             continue
     else:  # pragma: no cover - numerically pathological
-        group._registry_complete = False
         raise RuntimeError(f"could not compute the irreps of {group.name}")
-    found = [f for f in found if not (f.dim == 1 and np.allclose(f.images, 1.0))]
+    for f in found:
+        if not (f.dim == 1 and np.allclose(f.images, 1.0)):
+            _register(group, f)
 
-    def key(f: _Class) -> tuple:
-        chars = np.round(_character(group, f.images), 6) + 0.0
-        return (f.dim, "RCH".index(f.type), tuple(-chars))
 
-    for f in sorted(found, key=key):
-        group._irreps.append(Irrep(group, f.images, id=len(group._irreps), type=f.type, endomorphism_basis=f.endo))
+def _register_from_tensors(group: Group) -> bool:
+    """Register every irrep from tensor products of a faithful rep; False if the group has no orthogonal one."""
+    from symm._rep import Rep, permutation_matrices
+
+    if group._kind == "perm":
+        faithful = Rep(group, permutation_matrices(group._generator_data), name="permutation")
+    else:
+        gens = group._generator_data
+        if np.abs(gens @ gens.transpose(0, 2, 1) - np.eye(gens.shape[1])).max() > 1e-10:
+            return False
+        faithful = Rep(group, gens, name="defining")
+    _decompose_with_retries(faithful)
+    factors = [irr for irr in group._irreps[1:]]
+    done = 0
+    while _registry_mass(group) < group.order - 0.5 and done < len(group._irreps):
+        b = group._irreps[done]
+        done += 1
+        for a in factors:
+            _decompose_with_retries(a.tensor(b))
+            if _registry_mass(group) >= group.order - 0.5:
+                break
+    if abs(_registry_mass(group) - group.order) > 0.5:  # pragma: no cover - Burnside–Brauer guarantees it
+        raise RuntimeError(f"tensor products found irreps of total mass {_registry_mass(group)} != {group.order}")
+    return True
+
+
+def _registry_mass(group: Group) -> float:
+    """``Σ d²/s`` over the registered irreps: ``|G|`` exactly when the registry is complete."""
+    return sum(irr.dim**2 / irr.endomorphism_dim for irr in group._irreps)
+
+
+def _class_key(group: Group, images: np.ndarray, type_: str) -> tuple:
+    chars = np.round(_character(group, images), _CHARACTER_DECIMALS) + 0.0
+    return (images.shape[1], "RCH".index(type_), tuple(-chars))
+
+
+def _number_registry(group: Group) -> None:
+    """Sort the non-trivial irreps by (dimension, type, character) and number them 1, 2, ..."""
+    rest = sorted(group._irreps[1:], key=lambda irr: _class_key(group, irr.generator_images, irr.type))
+    group._irreps[1:] = rest
+    for k, irr in enumerate(rest, start=1):
+        irr.id, irr.name = k, f"irrep {k}"
+
+
+def register_canonical(group: Group, id: str, images: np.ndarray, type_: str) -> Irrep:
+    """Re-register an irrep of an open registry from its canonical images (unpickling in a fresh process)."""
+    from symm._rep import Irrep
+
+    with group._registry_lock:
+        for irr in group._irreps:
+            if irr.id == id:
+                return irr
+        images = np.asarray(images, dtype=np.float64)
+        irrep = Irrep(group, images, id=id, type=type_, endomorphism_basis=endomorphism_basis(type_, images.shape[1]))
+        _insert_sorted(group, irrep)
+        return irrep
+
+
+def _insert_sorted(group: Group, irrep: Irrep) -> None:
+    key = _class_key(group, irrep.generator_images, irrep.type)
+    keys = [_class_key(group, irr.generator_images, irr.type) for irr in group._irreps[1:]]
+    group._irreps.insert(1 + sum(k < key for k in keys), irrep)
+
+
+def _register(group: Group, cls: _Class) -> Irrep:
+    """Register a new class in its canonical form; in an open registry, at its sorted place with a content id."""
+    from symm._rep import Irrep
+
+    mats = _all_matrices(group, cls.images)
+    o = canonical_irrep_basis(mats, cls.type, cls.endo)
+    images = o.T @ cls.images @ o
+    cls.bases = [u @ o for u in cls.bases]
+    cls.images, cls.endo = images, endomorphism_basis(cls.type, cls.dim)
+    if group._registry_open:
+        key = _class_key(group, images, cls.type)
+        digest = hashlib.sha1(repr(key).encode()).hexdigest()[:10]
+        irrep = Irrep(group, images, id=f"{cls.dim}{cls.type}-{digest}", type=cls.type, endomorphism_basis=cls.endo)
+        _insert_sorted(group, irrep)
+    else:
+        irrep = Irrep(group, images, id=len(group._irreps), type=cls.type, endomorphism_basis=cls.endo)
+        group._irreps.append(irrep)
+    logger.debug("registered irrep %s of %s", irrep.id, group.name)
+    return irrep
 
 
 # ---------------------------------------------------------------------- the algorithm
@@ -119,12 +223,12 @@ class _Class:
         self.bases = bases  # one (D, d) basis per copy, all with U_jᵀ ρ U_j = images
         self.images = images  # (n_generators, d, d)
         self.type = type_
-        self.endo = endo
+        self.endo = endo  # a basis of End_G(images); escnn's canonical one once registered
         self.dim = images.shape[1]
 
 
-def _decompose_once(rep: Rep, rng: np.random.Generator, *, register: bool) -> _Decomposition:
-    from symm._rep import Irrep, IsotypicComponent, _Decomposition
+def _decompose_once(rep: Rep, rng: np.random.Generator) -> _Decomposition:
+    from symm._rep import IsotypicComponent, _Decomposition
 
     group = rep.group
     classes = _find_classes(rep, rng)
@@ -132,11 +236,9 @@ def _decompose_once(rep: Rep, rng: np.random.Generator, *, register: bool) -> _D
     for cls in classes:
         irrep, t = _match_registry(group, cls)
         if irrep is None:
-            if group._registry_complete or not register:
+            if not (group._registry_building or group._registry_open):
                 raise _Retry(f"a {cls.dim}-dimensional copy matches no irrep of {group.name}")
-            irrep = Irrep(group, cls.images, id=len(group._irreps), type=cls.type, endomorphism_basis=cls.endo)
-            group._irreps.append(irrep)
-            logger.debug("registered irrep %s of %s", irrep.id, group.name)
+            irrep = _register(group, cls)
         else:
             cls.bases = [u @ t.T for u in cls.bases]
         placed.append((irrep, cls))
@@ -149,6 +251,7 @@ def _decompose_once(rep: Rep, rng: np.random.Generator, *, register: bool) -> _D
         comps.append(IsotypicComponent(irrep, m, slice(start, start + m * irrep.dim)))
         start += m * irrep.dim
     q = _refine(rep, _polish(np.concatenate(cols, axis=1)), comps)
+    q = _polish(np.concatenate([canonical_copies(q[:, c.slice], c.irrep.endomorphism_basis) for c in comps], axis=1))
     # verify on every generator against the registered irrep matrices
     for s, g in enumerate(rep.generator_images):
         blocks = np.zeros_like(g)
@@ -257,8 +360,7 @@ def _find_classes(rep: Rep, rng: np.random.Generator, *, respace: bool = False) 
         type_ = {1: "R", 2: "C", 4: "H"}.get(len(endo))
         if type_ is None:
             raise _Retry(f"a copy has an endomorphism algebra of dimension {len(endo)}")
-        o = _canonical_basis(type_, endo)
-        classes.append(_Class([u @ o for u in aligned], o.T @ images @ o, type_, endomorphism_basis(type_, d)))
+        classes.append(_Class(aligned, images, type_, endo))
     return classes
 
 
@@ -327,42 +429,6 @@ def _intertwiners(images_out: np.ndarray, images_in: np.ndarray) -> np.ndarray:
     _u, sv, vt = np.linalg.svd(flat, full_matrices=False)
     rank = int(np.sum(sv > 1e-8 * sv.max()))
     return vt[:rank].reshape(-1, d_out, d_in)
-
-
-def _canonical_basis(type_: str, endo: np.ndarray) -> np.ndarray:
-    """Orthogonal ``O`` with ``Oᵀ X_b O`` equal to escnn's units for a basis ``X_b`` of the copy's End."""
-    d = endo.shape[1]
-    if type_ == "R":
-        return np.eye(d)
-    eye = np.eye(d)
-    pure = [e - np.trace(e) / d * eye for e in endo]
-    pure = np.stack([p for p in pure if np.linalg.norm(p) > 1e-6])
-    # orthonormal pure units, each squaring to -I
-    flat = pure.reshape(len(pure), -1)
-    q, _ = np.linalg.qr(flat.T)
-    units = [(q[:, i].reshape(d, d)) * np.sqrt(d) for i in range(1 if type_ == "C" else 2)]
-    if type_ == "H":
-        units.append(_H_SIGN * units[0] @ units[1])
-        target = _H_UNITS
-    else:
-        target = _C_UNITS
-    k = len(target)  # 2 or 4
-    m = d // k
-    # W: the standard basis expressed through the target units acting on e_0
-    w = np.stack([t[:, 0] for t in target], axis=1)
-    o = np.zeros((d, d))
-    span = np.zeros((d, 0))
-    ops = [eye, *units]
-    for j in range(m):
-        v = np.random.default_rng(j).standard_normal(d)
-        v -= span @ (span.T @ v)
-        v -= span @ (span.T @ v)
-        v /= np.linalg.norm(v)
-        vecs = np.stack([op @ v for op in ops], axis=1)  # (d, k)
-        block = vecs @ w.T  # columns: coordinates (i, j) -> i*m + j in escnn's kron(u, I_m) layout
-        o[:, [i * m + j for i in range(k)]] = block
-        span = np.concatenate([span, vecs], axis=1)
-    return _polish(o)
 
 
 def _match_registry(group: Group, cls: _Class) -> tuple[Irrep | None, np.ndarray | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +43,10 @@ class Group:
         self._generator_data = generators
         self._closure(generators)
         self._irreps: list[Irrep] = []
-        self._registry_complete = False
+        self._registry_complete = False  # every irrep registered, ids numbered in canonical order
+        self._registry_open = False  # too large to complete: irreps register as met, with content ids
+        self._registry_building = False
+        self._registry_lock = threading.RLock()  # registry fill and decompositions of this group's reps
         self._natural: dict[str, np.ndarray] = {}
         self._escnn_group: Any = None
         self._escnn_elements: list[Any] | None = None

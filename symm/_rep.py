@@ -13,7 +13,10 @@ from symm._group import Group, _as_matrix_stack
 
 __all__ = ["Irrep", "IsotypicComponent", "Rep", "direct_sum", "permutation_matrices"]
 
-ORTHOGONALITY_TOL = 1e-8
+# How far generator images may be from an exact orthogonal representation (max entry of |MᵀM - I|, and of the
+# homomorphism defect relative to the probe norm). Rounding leaves ~1e-14; the decomposition locates subspaces
+# to ~1e-9 of a defect, so anything farther is refused at construction, never accepted and failed at use.
+ORTHOGONALITY_TOL = 1e-10
 _MATRICES_CACHE_BYTES = 2**27  # matrices() of larger reps are recomputed rather than kept
 
 
@@ -78,6 +81,7 @@ class Rep:
         self.generator_images.setflags(write=False)
         self.name = name or "rep"
         self._decomposition: _Decomposition | None = None
+        self._decomposition_error: str | None = None
         self._matrices: np.ndarray | None = None
         self._check_homomorphism()
 
@@ -172,18 +176,25 @@ class Rep:
         images = _all_matrices(group, gens, probe)
         for s in range(len(gens)):
             err = np.abs(np.matmul(gens[s], images) - images[group._left_table[s]]).max()
-            if err > 1e-7 * max(1.0, float(np.abs(probe).max()) * np.sqrt(self.size)):
+            err /= max(1.0, float(np.abs(probe).max()) * np.sqrt(self.size))
+            if err > ORTHOGONALITY_TOL:
                 raise ValueError(
                     f"generator_images do not define a homomorphism of {group.name}: ρ(g_{s})ρ(h) differs "
-                    f"from ρ(g_{s}h) by {err:.2e} for some h"
+                    f"from ρ(g_{s}h) by {err:.2e} (relative) for some h; symm accepts at most {ORTHOGONALITY_TOL:.0e}"
                 )
 
     # ------------------------------------------------------------------ decomposition
     def _decomposed(self) -> _Decomposition:
         if self._decomposition is None:
+            if self._decomposition_error is not None:  # a failure is cached: the same input fails the same way
+                raise RuntimeError(self._decomposition_error)
             from symm._decompose import decompose
 
-            self._decomposition = decompose(self)
+            try:
+                self._decomposition = decompose(self)
+            except RuntimeError as err:
+                self._decomposition_error = str(err)
+                raise
         return self._decomposition
 
     @property
@@ -304,11 +315,20 @@ class Irrep(Rep):
         return f"<symm.Irrep {self.id} of {self.group.name}: dim {self.dim}, type {self.type}>"
 
     def __reduce__(self) -> tuple:
-        return (_registered_irrep, (self.group, self.id))
+        return (_registered_irrep, (self.group, self.id, self.generator_images, self.type))
 
 
-def _registered_irrep(group: Group, id: Any) -> Irrep:
-    return group.irrep(id)
+def _registered_irrep(group: Group, id: Any, images: np.ndarray | None = None, type: str | None = None) -> Irrep:
+    """The group's irrep ``id``; in an open registry (large groups), register it from its canonical images."""
+    from symm._decompose import ensure_registry, register_canonical
+
+    ensure_registry(group)
+    for irr in group._irreps:
+        if irr.id == id:
+            return irr
+    if images is None or not group._registry_open:
+        return group.irrep(id)  # raises, naming the id
+    return register_canonical(group, id, images, type)
 
 
 def direct_sum(*reps: Rep, name: str | None = None) -> Rep:
@@ -375,8 +395,8 @@ def _check_orthogonal(mats: np.ndarray, name: str) -> None:
         err = np.abs(m.T @ m - eye).max()
         if err > ORTHOGONALITY_TOL:
             raise ValueError(
-                f"{name}[{s}] is not orthogonal (max |MᵀM - I| = {err:.2e}); symm needs orthogonal "
-                "representations (orthogonalise with a change of basis first)"
+                f"{name}[{s}] is not orthogonal: max |MᵀM - I| = {err:.2e}, and symm accepts at most "
+                f"{ORTHOGONALITY_TOL:.0e} (orthogonalise with a change of basis first, or polish noisy matrices)"
             )
 
 
