@@ -53,7 +53,7 @@ def lstsq(x: Any, y: Any, rep_x: Rep, rep_y: Rep) -> Any:
         raise TypeError("lstsq() needs targets y of shape (N, D_y)")
     xp, x, y, rep_x, rep_y = _prepare(x, y, rep_x, rep_y)
     if _n_samples(x) < 1:
-        raise ValueError("x must hold at least one sample")
+        raise ValueError(f"too few samples: x must hold at least one sample, got shape {tuple(x.shape)}")
     xt = xp.matrix_transpose(x)
     return _solve_grams(xt @ x, xp.matrix_transpose(y) @ x, rep_x, rep_y, xp)
 

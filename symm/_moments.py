@@ -7,6 +7,7 @@ from typing import Any
 from symm._array_api import device_of, namespace_of
 from symm._rep import Rep, _same_group
 from symm._stats import (
+    _check_correction,
     _check_rep,
     _cov_from_moments,
     _prepare,
@@ -144,6 +145,9 @@ class SymmetricMoments:
         if need_y and self.rep_y is None:
             raise ValueError(f"{what}() needs y: build the estimator with rep_y and pass y to update()")
 
+    def _check_correction(self, correction: Any) -> None:
+        _check_correction(correction, self.n, "the estimator's data (all it was given by update() and merge())")
+
     def _which(self, which: str) -> tuple[Any, Any, Rep]:
         if which == "x":
             return self._xbar, self._mxx, self.rep_x
@@ -162,6 +166,7 @@ class SymmetricMoments:
         """The symmetric variance ``diag cov``, shape (D,), as :func:`symm.var`."""
         self._need("var")
         xbar, m2, rep = self._which(which)
+        self._check_correction(correction)
         return _var_from_moments(m2, xbar, self.n, rep, correction, self._xp)
 
     def cov(self, which: str | None = None, *, correction: float = 1) -> Any:
@@ -171,6 +176,7 @@ class SymmetricMoments:
         of ``x`` otherwise; ``"x"`` or ``"y"`` ask for an auto-covariance.
         """
         self._need("cov")
+        self._check_correction(correction)
         if which is None and self.rep_y is not None:
             return _cov_from_moments(
                 self._myx, self._xbar, self._ybar, self.n, self.rep_x, self.rep_y, correction, self._xp

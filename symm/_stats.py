@@ -333,12 +333,19 @@ def _check_rep(rep: Any, name: str) -> Rep:
 
 
 def _check_samples(x: Any, name: str, rep: Rep, rep_name: str, xp: Any) -> Any:
+    if isinstance(x, np.ma.MaskedArray):  # an ndarray subclass: NumPy would drop or mishandle the mask
+        raise TypeError(
+            f"{name} is a numpy.ma.MaskedArray of shape {x.shape}; masked arrays are not supported (symm does "
+            f"not honour masks): fill the masked entries ({name}.filled(value)) or drop the masked rows "
+            f"(numpy.ma.compress_rows({name})) first"
+        )
     x = as_float_array(x, xp, name)
     if x.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array of shape (N, D) with samples along axis 0, got {x.ndim}-D shape "
             f"{tuple(x.shape)}"
         )
+    _n_samples(x, name)
     if x.shape[1] != rep.size:
         raise ValueError(
             f"{name} has {x.shape[1]} columns but {rep_name} has size {rep.size}; {name} must have shape "
@@ -347,7 +354,8 @@ def _check_samples(x: Any, name: str, rep: Rep, rep_name: str, xp: Any) -> Any:
     return x
 
 
-def _check_correction(correction: Any, n: int) -> float:
+def _check_correction(correction: Any, n: int, data: str = "x") -> float:
+    """``correction`` as a float, checked against the number of samples ``n`` of ``data`` (named in errors)."""
     if isinstance(correction, bool) or not isinstance(correction, Real):
         raise TypeError(f"correction must be a real number, got {type(correction).__name__}")
     correction = float(correction)
@@ -355,8 +363,8 @@ def _check_correction(correction: Any, n: int) -> float:
         raise ValueError(f"correction must be >= 0, got {correction}")
     if not n > correction:
         raise ValueError(
-            f"need more samples than correction: got N={n} samples and correction={correction:g} "
-            "(the normaliser N - correction must be positive)"
+            f"too few samples: {data} has N={n} samples, but correction={correction:g} needs more than "
+            f"{correction:g} (the normaliser N - correction must be positive)"
         )
     return correction
 
@@ -386,10 +394,13 @@ def _prepare(x: Any, y: Any, rep_x: Any, rep_y: Any) -> tuple[Any, Any, Any, Rep
     return xp, x, y, rep_x, rep_y
 
 
-def _n_samples(x: Any) -> int:
+def _n_samples(x: Any, name: str = "x") -> int:
     n = x.shape[0]
-    if n is None or n != n:  # unknown (lazy) length
-        raise ValueError("x must have a known number of samples (for Dask, compute the chunk sizes first)")
+    if n is None or n != n:  # unknown (lazy) length: None in the standard, NaN in Dask
+        raise ValueError(
+            f"{name} has an unknown number of samples (shape {tuple(x.shape)}), as a Dask array has after boolean "
+            f"indexing; compute its length first, e.g. {name} = {name}.compute_chunk_sizes()"
+        )
     return int(n)
 
 
@@ -424,7 +435,7 @@ def mean(x: Any, rep: Rep) -> Any:
     xp = namespace_of(x=x)
     x = _check_samples(x, "x", rep, "rep", xp)
     if _n_samples(x) < 1:
-        raise ValueError("x must hold at least one sample")
+        raise ValueError(f"too few samples: x must hold at least one sample, got shape {tuple(x.shape)}")
     proj = constant(rep, "symm.stats.P", lambda: _rep_plan(rep).projector(), xp, device_of(x), x.dtype)
     return xp.mean(x, axis=0) @ proj
 

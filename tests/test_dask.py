@@ -86,3 +86,45 @@ def test_dask_distributed_local_cluster(rng):
         computed = client.compute(lazy, sync=True)
     for key, want in _expected(c, x, y).items():
         np.testing.assert_allclose(computed[key], want, rtol=1e-10, atol=1e-10, err_msg=key)
+
+
+# ------------------------------------------------------------------------------- unknown lengths
+
+
+def _unknown_length(rng, c):
+    x, y = _data(rng, c, n=120)
+    xd, yd = da.from_array(x, chunks=(40, -1)), da.from_array(y, chunks=(40, -1))
+    keep = xd[:, 0] > 0.0
+    return xd[keep], yd[keep], x[x[:, 0] > 0.0], y[x[:, 0] > 0.0]
+
+
+_UNKNOWN_CALLS = {
+    "update": lambda c, xd, yd: symm.SymmetricMoments(c.rep_x).update(xd),
+    "update-y": lambda c, xd, yd: symm.SymmetricMoments(c.rep_x, c.rep_y).update(xd, yd),
+    "lstsq": lambda c, xd, yd: symm.lstsq(xd, yd, c.rep_x, c.rep_y),
+    "cov": lambda c, xd, yd: symm.cov(xd, yd, c.rep_x, c.rep_y),
+    "var": lambda c, xd, yd: symm.var(xd, c.rep_x),
+    "mean": lambda c, xd, yd: symm.mean(xd, c.rep_x),
+}
+
+
+@pytest.mark.parametrize("call", list(_UNKNOWN_CALLS))
+def test_unknown_length_is_a_clear_error(call, rng):
+    c = case("C4-perm")
+    xd, yd, x, y = _unknown_length(rng, c)
+    assert np.isnan(xd.shape[0])
+    with dask.config.set(scheduler=_never):
+        with pytest.raises(
+            ValueError, match=r"x has an unknown number of samples \(shape \(nan, 12\)\).*compute_chunk"
+        ):
+            _UNKNOWN_CALLS[call](c, xd, yd)
+        if call in ("update-y", "lstsq", "cov"):  # a y of unknown length is named as y
+            with pytest.raises(ValueError, match=r"y has an unknown number of samples \(shape \(nan, 4\)\)"):
+                _UNKNOWN_CALLS[call](c, da.from_array(x), yd)
+    # the advice in the message works
+    xd, yd = xd.compute_chunk_sizes(), yd.compute_chunk_sizes()
+    got = _UNKNOWN_CALLS[call](c, xd, yd)
+    want = _UNKNOWN_CALLS[call](c, x, y)
+    if isinstance(got, symm.SymmetricMoments):
+        got, want = got.cov(), want.cov()
+    np.testing.assert_allclose(got.compute(), want, rtol=1e-12, atol=1e-12)

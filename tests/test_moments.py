@@ -124,3 +124,48 @@ def test_mixed_libraries_across_updates(rng):
     est = symm.SymmetricMoments(c.rep_x).update(x)
     with pytest.raises(TypeError, match="different array libraries"):
         est.update(torch.asarray(x))
+
+
+# ------------------------------------------------------------------------------------ input validation
+
+_MASKED_CALLS = {
+    "mean": lambda m, a, rep: symm.mean(m, rep),
+    "var": lambda m, a, rep: symm.var(m, rep),
+    "var_mean": lambda m, a, rep: symm.var_mean(m, rep),
+    "cov": lambda m, a, rep: symm.cov(m, None, rep),
+    "cov-y": lambda m, a, rep: symm.cov(a, m, rep, rep),
+    "lstsq": lambda m, a, rep: symm.lstsq(m, a, rep, rep),
+    "lstsq-y": lambda m, a, rep: symm.lstsq(a, m, rep, rep),
+    "update": lambda m, a, rep: symm.SymmetricMoments(rep).update(m),
+    "update-y": lambda m, a, rep: symm.SymmetricMoments(rep, rep).update(a, m),
+}
+
+
+@pytest.mark.parametrize("call", list(_MASKED_CALLS))
+def test_masked_arrays_are_refused(call, rng):
+    rep = case("C4-perm").rep_y
+    a = rng.normal(size=(30, rep.size))
+    masked = np.ma.masked_array(a, mask=a > 1.0)
+    name = "y" if call.endswith("-y") else "x"
+    with pytest.raises(TypeError, match=rf"{name} is a numpy\.ma\.MaskedArray of shape \(30, 4\); masked arrays"):
+        _MASKED_CALLS[call](masked, a, rep)
+    _MASKED_CALLS[call](np.ma.compress_rows(masked), np.ma.compress_rows(masked), rep)  # the advice works
+
+
+def test_too_few_samples_name_the_data(rng):
+    rep = case("C4-perm").rep_y
+    x = rng.normal(size=(1, rep.size))
+    with pytest.raises(ValueError, match=r"too few samples: x has N=1 samples, but correction=1"):
+        symm.cov(x, None, rep)
+    with pytest.raises(ValueError, match=r"too few samples: x has N=1 samples, but correction=1"):
+        symm.var(x, rep)
+    with pytest.raises(ValueError, match=r"too few samples: x must hold at least one sample, got shape \(0, 4\)"):
+        symm.mean(x[:0], rep)
+    with pytest.raises(ValueError, match=r"too few samples: x must hold at least one sample, got shape \(0, 4\)"):
+        symm.lstsq(x[:0], x[:0], rep, rep)
+    est = symm.SymmetricMoments(rep).update(x)
+    with pytest.raises(ValueError, match=r"too few samples: the estimator's data .* has N=1 samples"):
+        est.cov()
+    with pytest.raises(ValueError, match=r"too few samples: the estimator's data .* has N=1 samples"):
+        est.var(correction=2)
+    np.testing.assert_allclose(est.var(correction=0), symm.var(x, rep, correction=0), rtol=1e-12, atol=1e-12)
