@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from symm._array_api import device_of, namespace_of
 from symm._rep import Rep, _same_group
 from symm._stats import (
@@ -41,6 +43,13 @@ class SymmetricMoments:
     n : int
         Number of samples seen.
 
+    Notes
+    -----
+    The estimator pickles and deep-copies: its state is the two reps, ``n`` and the moment arrays, which stay
+    in the namespace and on the device of the data (the namespace is found again from them, never stored).
+    Estimators built on equal reps merge, also when the reps are distinct objects (after a round trip
+    through another process): they must be reps of the same group with equal ``generator_images``.
+
     Examples
     --------
     >>> import numpy as np, symm
@@ -59,7 +68,6 @@ class SymmetricMoments:
         if self.rep_y is not None:
             _same_group(self.rep_x, self.rep_y, ("rep_x", "rep_y"))
         self.n = 0
-        self._xp: Any = None
         self._xbar: Any = None
         self._ybar: Any = None
         self._mxx: Any = None
@@ -93,13 +101,30 @@ class SymmetricMoments:
         """A new estimator holding the data of ``self`` and ``other`` (neither is changed)."""
         if not isinstance(other, SymmetricMoments):
             raise TypeError(f"other must be a SymmetricMoments, got {type(other).__name__}")
-        if other.rep_x is not self.rep_x or other.rep_y is not self.rep_y:
-            raise ValueError("other must be built on the same rep_x and rep_y objects as this estimator")
+        if (self.rep_y is None) != (other.rep_y is None):
+            mine = "tracks y" if self.rep_y is not None else "does not track y"
+            theirs = "tracks y" if other.rep_y is not None else "does not track y"
+            raise ValueError(
+                f"other {theirs} (rep_y={_rep_name(other.rep_y)}) but this estimator {mine} "
+                f"(rep_y={_rep_name(self.rep_y)}); only estimators built on equal rep_x and rep_y merge"
+            )
+        for name in ("rep_x", "rep_y"):
+            diff = _rep_difference(getattr(self, name), getattr(other, name))
+            if diff is not None:
+                raise ValueError(
+                    f"other.{name} differs from this estimator's {name}: {diff}; only estimators built on "
+                    "equal rep_x and rep_y merge"
+                )
         out = SymmetricMoments(self.rep_x, self.rep_y)
         for src in (self, other):
             if src.n:
                 out._absorb(src._xp, src._state(), "other")
         return out
+
+    @property
+    def _xp(self) -> Any:
+        """The namespace of the stored moments, found from them (a module is not stored: it does not pickle)."""
+        return None if self._xbar is None else namespace_of(state=self._xbar)
 
     def _state(self) -> dict:
         return {
@@ -113,7 +138,6 @@ class SymmetricMoments:
 
     def _absorb(self, xp: Any, b: dict, name: str) -> None:
         if self.n == 0:
-            self._xp = xp
             self.n = b["n"]
             self._xbar, self._mxx = b["xbar"], b["mxx"]
             self._ybar, self._myx, self._myy = b.get("ybar"), b.get("myx"), b.get("myy")
@@ -203,3 +227,27 @@ class SymmetricMoments:
     def __repr__(self) -> str:
         ys = "" if self.rep_y is None else f", rep_y={self.rep_y.name}"
         return f"SymmetricMoments(rep_x={self.rep_x.name}{ys}, n={self.n})"
+
+
+def _rep_name(rep: Rep | None) -> str:
+    return "None" if rep is None else rep.name
+
+
+def _rep_difference(a: Rep | None, b: Rep | None) -> str | None:
+    """How ``b`` differs from ``a`` by content, or ``None`` when they are equal.
+
+    Equal means: the same group object (groups are interned by their generators, so an unpickled group is
+    the same object again), the same size and equal ``generator_images``. Identity is not required, so reps
+    that made a round trip through pickle (another process) still compare equal.
+    """
+    if a is b:
+        return None
+    if a is None or b is None:  # pragma: no cover - merge checks that first
+        return f"{_rep_name(b)} vs {_rep_name(a)}"
+    if a.group is not b.group:
+        return f"it is a rep of a different group ({b.group.name} vs {a.group.name})"
+    if a.size != b.size:
+        return f"it has size {b.size}, not {a.size}"
+    if not np.array_equal(a.generator_images, b.generator_images):
+        return f"{b.name} and {a.name} have different generator_images (same group {a.group.name}, size {a.size})"
+    return None

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+
 import numpy as np
 import pytest
 from _groups import case
@@ -128,3 +131,53 @@ def test_unknown_length_is_a_clear_error(call, rng):
     if isinstance(got, symm.SymmetricMoments):
         got, want = got.cov(), want.cov()
     np.testing.assert_allclose(got.compute(), want, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------- worker processes
+
+
+def _partition_moments(rep_x, rep_y, x, y):
+    return symm.SymmetricMoments(rep_x, rep_y).update(x, y)
+
+
+def test_moments_merged_across_worker_processes(rng):
+    """Per-partition estimators built in two worker processes (so pickled both ways, their reps distinct
+    objects), merged pairwise in a tree on the workers, equal the one-shot answers to 1e-12."""
+    distributed = pytest.importorskip(
+        "distributed", reason="dask.distributed is not installed (pip install distributed)"
+    )
+    from _groups import random_orthogonal
+
+    G = symm.groups.dihedral(3)
+    rep_x = (G.regular_rep() + G.natural_rep("standard")).change_basis(random_orthogonal(8, 7), name="D3 mixed")
+    rep_y = G.natural_rep("standard") + G.trivial_rep(1)
+    x = rng.normal(size=(700, rep_x.size)) + rng.normal(size=rep_x.size)
+    y = x @ rng.normal(size=(rep_x.size, rep_y.size)) + rng.normal(size=(700, rep_y.size))
+    bounds = [0, 60, 200, 201, 333, 480, 700]  # seven uneven partitions, one of a single sample
+    parts = [(x[a:b], y[a:b]) for a, b in itertools.pairwise(bounds)]
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, worker_dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        level = [client.submit(_partition_moments, rep_x, rep_y, px, py, pure=False) for px, py in parts]
+        pids = set(client.run(os.getpid).values())
+        while len(level) > 1:
+            merge = symm.SymmetricMoments.merge
+            pairs = [client.submit(merge, level[i], level[i + 1], pure=False) for i in range(0, len(level) - 1, 2)]
+            level = pairs + level[2 * len(pairs) :]  # an odd one out waits for the next level
+        est = level[0].result()
+    assert len(pids) == 2 and os.getpid() not in pids
+    assert est.n == len(x) and est.rep_x is not rep_x  # came back through pickle
+    checks = {
+        "mean": (est.mean(), symm.mean(x, rep_x)),
+        "mean_y": (est.mean("y"), symm.mean(y, rep_y)),
+        "var": (est.var(), symm.var(x, rep_x)),
+        "var_y": (est.var("y", correction=0), symm.var(y, rep_y, correction=0)),
+        "cov": (est.cov(), symm.cov(x, y, rep_x, rep_y)),
+        "cov_x": (est.cov("x"), symm.cov(x, None, rep_x)),
+        "lstsq": (est.lstsq(), symm.lstsq(x, y, rep_x, rep_y)),
+    }
+    for key, (got, want) in checks.items():
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=key)

@@ -109,7 +109,7 @@ def test_moments_errors(backend, rng):
         est.update(backend.asarray(y), backend.asarray(y))
     with pytest.raises(ValueError, match="without rep_y"):
         symm.SymmetricMoments(c.rep_x).update(backend.asarray(x), backend.asarray(y))
-    with pytest.raises(ValueError, match="same rep_x"):
+    with pytest.raises(ValueError, match="other does not track y"):
         est.merge(symm.SymmetricMoments(c.rep_y))
     with pytest.raises(ValueError, match="different groups"):
         symm.SymmetricMoments(c.rep_x, groups.cyclic(5).regular_rep())
@@ -124,6 +124,46 @@ def test_mixed_libraries_across_updates(rng):
     est = symm.SymmetricMoments(c.rep_x).update(x)
     with pytest.raises(TypeError, match="different array libraries"):
         est.update(torch.asarray(x))
+
+
+# ------------------------------------------------------------------------------------ merge by content
+
+
+def test_merge_accepts_equal_but_distinct_reps(backend, rng):
+    c = case("C6-complex")
+    x, y = _data(rng, c)
+    copy_x = symm.Rep(c.rep_x.group, c.rep_x.generator_images.copy(), name="copy of rep_x")
+    copy_y = symm.Rep(c.rep_y.group, c.rep_y.generator_images.copy(), name="copy of rep_y")
+    assert copy_x is not c.rep_x and copy_x.group is c.rep_x.group
+    a = symm.SymmetricMoments(c.rep_x, c.rep_y).update(backend.asarray(x[:40]), backend.asarray(y[:40]))
+    b = symm.SymmetricMoments(copy_x, copy_y).update(backend.asarray(x[40:]), backend.asarray(y[40:]))
+    xb, yb = backend.asarray(x), backend.asarray(y)
+    for merged in (a.merge(b), b.merge(a)):
+        assert merged.n == len(x)
+        backend.assert_close(merged.cov(), symm.cov(xb, yb, c.rep_x, c.rep_y))
+        backend.assert_close(merged.lstsq(), symm.lstsq(xb, yb, c.rep_x, c.rep_y))
+
+
+def test_merge_refuses_reps_that_differ():
+    G = groups.dihedral(3)
+    rep = G.regular_rep() + G.natural_rep("standard")
+    est = symm.SymmetricMoments(rep, G.regular_rep())
+    other_group = groups.cyclic(8).regular_rep()
+    with pytest.raises(ValueError, match=r"other\.rep_x .*different group"):
+        est.merge(symm.SymmetricMoments(other_group, groups.cyclic(8).regular_rep()))
+    with pytest.raises(ValueError, match=r"other\.rep_x .*has size 6, not 8"):
+        est.merge(symm.SymmetricMoments(G.regular_rep(), G.regular_rep()))
+    turned = rep.change_basis(np.roll(np.eye(rep.size), 1, axis=0), name="turned")  # same group and size
+    with pytest.raises(ValueError, match=r"other\.rep_x .*different generator_images"):
+        est.merge(symm.SymmetricMoments(turned, G.regular_rep()))
+    with pytest.raises(ValueError, match=r"other\.rep_y .*has size 2, not 6"):
+        est.merge(symm.SymmetricMoments(rep, G.natural_rep("standard")))
+    with pytest.raises(ValueError, match="other does not track y"):
+        est.merge(symm.SymmetricMoments(rep))
+    with pytest.raises(ValueError, match="other tracks y"):
+        symm.SymmetricMoments(rep).merge(est)
+    with pytest.raises(TypeError, match="other must be a SymmetricMoments"):
+        est.merge(rep)
 
 
 # ------------------------------------------------------------------------------------ input validation
