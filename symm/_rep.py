@@ -129,7 +129,41 @@ class Rep:
         return self.generator_images.shape[1]
 
     def __call__(self, g: int) -> np.ndarray:
-        """``ρ(g)``, shape (D, D)."""
+        """``ρ(g)``: the matrix of group element ``g``, shape (D, D).
+
+        Parameters
+        ----------
+        g : int
+            An element of ``rep.group``, as an integer ``0 <= g < group.order``. Elements are numbered in
+            breadth-first order over words in the generators: ``0`` is the identity, ``1, ..., |S|`` are the
+            generators in the order they were given (when they are distinct), then products of two
+            generators, and so on. ``group.word(g)`` gives the generator indices of ``g``,
+            ``group.compose(a, b)`` the number of ``a · b`` and ``group.inverse(g)`` that of ``g⁻¹``.
+
+        Returns
+        -------
+        ndarray, shape (D, D)
+            A new float64 array (a copy): ``rep(group.compose(a, b)) == rep(a) @ rep(b)``. Apply it to a
+            sample with ``rep(g) @ x`` (one vector) or ``x @ rep(g).T`` (samples along axis 0).
+
+        Raises
+        ------
+        TypeError
+            If ``g`` is not an integer.
+        ValueError
+            If ``g`` is outside ``0 .. group.order - 1``.
+
+        Examples
+        --------
+        >>> import numpy as np, symm
+        >>> G = symm.groups.dihedral(6)
+        >>> rep = G.natural_rep("standard")
+        >>> bool(np.allclose(rep(0), np.eye(2))), bool(np.allclose(rep(1), rep.generator_images[0]))
+        (True, True)
+        >>> g = G.compose(1, 2)
+        >>> bool(np.allclose(rep(g), rep(1) @ rep(2)))
+        True
+        """
         g = self.group._check_element(g)
         if self._matrices is not None:
             return self._matrices[g].copy()
@@ -234,9 +268,32 @@ class Rep:
         return new
 
     def __add__(self, other: Rep) -> Rep:
+        """``rep + other``: the direct sum ``ρ ⊕ σ``, the same as :func:`symm.direct_sum` ``(rep, other)``.
+
+        The result acts on ``R^(D_ρ + D_σ)`` by the block-diagonal matrices ``diag(ρ(g), σ(g))``: the first
+        ``D_ρ`` coordinates are this rep's, the rest are ``other``'s.
+
+        Examples
+        --------
+        >>> import symm
+        >>> G = symm.groups.cyclic(4)
+        >>> (G.regular_rep() + G.trivial_rep()).size
+        5
+        """
         return direct_sum(self, other)
 
     def __mul__(self, count: int) -> Rep:
+        """``rep * k`` (or ``k * rep``): the direct sum of ``k`` copies of this rep, ``ρ ⊕ ... ⊕ ρ``.
+
+        ``k`` must be a positive integer; the size of the result is ``k · D``. Products of two reps are
+        :meth:`tensor`, not ``*``.
+
+        Examples
+        --------
+        >>> import symm
+        >>> (symm.groups.cyclic(8).regular_rep() * 16).size
+        128
+        """
         if not isinstance(count, int) or count < 1:
             return NotImplemented
         return direct_sum(*([self] * count))
