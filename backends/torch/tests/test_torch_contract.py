@@ -61,6 +61,8 @@ def _randomise(module):
 
 def _outputs(module, x):
     out = module(x)
+    if isinstance(out, torch.distributions.MultivariateNormal):  # compared through (μ, Σ), as exported
+        return out.mean, out.covariance_matrix
     return out if isinstance(out, tuple) else (out,)
 
 

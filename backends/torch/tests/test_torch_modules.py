@@ -65,13 +65,14 @@ def test_elinear_parameter_count_weight_and_bias(group):
     assert np.linalg.matrix_rank(np.stack(basis)) == len(basis)
 
 
-def test_elinear_no_shared_irreps_and_no_bias():
+def test_elinear_no_shared_irreps_raises_and_no_bias():
     G = symm.groups.cyclic(4)
     sign = G.irreps()[1]
-    layer = eLinear(G.trivial_rep(2), sign * 3)
-    assert layer.hom_dim == 0 and layer.bias_params is None
-    assert torch.equal(layer(torch.randn(5, 2)), torch.zeros(5, 3))
+    for build in (lambda: eLinear(G.trivial_rep(2), sign * 3), lambda: eConv1D(G.trivial_rep(2), sign * 3, 3)):
+        with pytest.raises(ValueError, match="dimension 0"):
+            build()  # a silent zero map would be a bug in the caller's reps
     assert eLinear(G.regular_rep(), G.regular_rep(), bias=False).bias_params is None
+    assert eLinear(G.trivial_rep(2), sign * 3 + G.trivial_rep()).hom_dim == 2
 
 
 def test_elinear_init_variance_closed_form():
@@ -188,7 +189,7 @@ def test_equiv_multivariate_normal(group, diagonal, dtype):
     expected = sum(c.multiplicity for c in comps) if diagonal else symm.invariant_sym_dim(y_rep)
     assert head.n_cov_params == expected and head.in_rep.size == y_rep.size + expected
     z = _x((4, head.in_rep.size), dtype)
-    _, cov = head(z)
+    _, cov = head.mean_and_covariance(z)
     tol = 1e-10 if dtype == torch.float64 else 1e-5
     assert float(torch.linalg.eigvalsh(cov).min()) > 0
     torch.testing.assert_close(cov, cov.transpose(-1, -2))
@@ -197,10 +198,10 @@ def test_equiv_multivariate_normal(group, diagonal, dtype):
         err = float((r @ cov @ r.T - cov).abs().max() / cov.abs().max())
         assert err < tol
     # equivariant model → ρ-equivariant mean and covariance
-    check_equivariant(lambda t: head(t)[0], head.in_rep, y_rep, z)
+    check_equivariant(lambda t: head(t).mean, head.in_rep, y_rep, z)
     dist = head.get_distribution(z)
     assert isinstance(dist, torch.distributions.MultivariateNormal)
-    torch.testing.assert_close(dist.covariance_matrix, cov)
+    torch.testing.assert_close(dist.covariance_matrix, cov, rtol=tol, atol=tol * float(cov.abs().max()))
     y = dist.sample()
     assert y.shape == (4, y_rep.size)
     lp = dist.log_prob(y)
@@ -218,7 +219,7 @@ def test_full_covariance_spans_the_commutant():
     head = EquivMultivariateNormal(rep, diagonal=False).double()
     n = head.n_cov_params
     z = torch.cat([torch.zeros(1, rep.size), torch.randn(1, n)], 1).double()
-    cov = head(z)[1][0].numpy()
+    cov = head.mean_and_covariance(z)[1][0].numpy()
     np.testing.assert_allclose(symm.project_equivariant(cov, rep, rep), cov, atol=1e-12)
     Q = rep.change_of_basis
     iso = Q.T @ cov @ Q
@@ -257,3 +258,52 @@ def test_emlp_hidden_rep_must_permute():
         EMLP(G.regular_rep(), G.regular_rep(), activation="NoSuchThing")
     with pytest.raises(ValueError, match="hidden_units"):
         EMLP(G.regular_rep(), G.regular_rep(), hidden_units=[0])
+
+
+@pytest.mark.parametrize("diagonal", [True, False], ids=["diag", "full"])
+def test_normal_float32_any_finite_input(group, diagonal):
+    """Positive definite by construction: float32 works at z ~ 10·N(0, 1) and at extreme values."""
+    rep = mixed_rep(group)
+    head = EquivMultivariateNormal(rep, diagonal=diagonal)
+    n = head.in_rep.size
+    gen = torch.Generator().manual_seed(0)
+    z = 10 * torch.randn(64, n, generator=gen)
+    extreme = torch.tensor([-1e4, -100.0, -20.0, 0.0, 20.0, 100.0, 1e4])
+    z_ext = extreme[torch.randint(len(extreme), (64, n), generator=gen)]
+    for zz in (z, z_ext):
+        dist = head(zz)  # validate_args is on: raises if scale_tril is not a valid Cholesky factor
+        assert bool((torch.diagonal(dist.scale_tril, dim1=-2, dim2=-1) > 0).all())
+        y = dist.sample()
+        assert bool(torch.isfinite(y).all()) and bool(torch.isfinite(dist.log_prob(y)).all())
+        assert bool(torch.isfinite(dist.log_prob(dist.mean)).all())
+    # float32 log_prob agrees with float64 on the same (float32) inputs, to the conditioning of Σ
+    y = head(z).sample()
+    lp32 = head(z).log_prob(y)
+    head64 = EquivMultivariateNormal(rep, diagonal=diagonal).double()
+    lp64 = head64(z.double()).log_prob(y.double())
+    assert float(((lp32.double() - lp64).abs() / lp64.abs().clamp_min(1)).max()) < 5e-2
+    # log_prob is invariant, exactly in float64 even at this scale
+    z64, y64 = z.double(), y.double()
+    lp = head64(z64).log_prob(y64)
+    for g in range(group.order):
+        r, r_in = (torch.as_tensor(rp(g), dtype=torch.float64) for rp in (rep, head.in_rep))
+        lp_g = head64(z64 @ r_in.T).log_prob(y64 @ r.T)
+        assert float(((lp_g - lp).abs() / lp.abs().clamp_min(1)).max()) < 1e-8
+
+
+def test_normal_issue_reproducer_and_0_8_1_api():
+    from symm_torch.nn import eMultivariateNormal
+
+    G = symm.groups.dihedral(6)
+    rep = symm.direct_sum(G.regular_rep(), G.natural_rep("standard"))
+    h = EquivMultivariateNormal(rep, diagonal=False)
+    z = torch.zeros(1, h.in_rep.size)
+    z[:, 14:] = -20
+    assert torch.isfinite(h.get_distribution(z).log_prob(torch.zeros(1, 14))).all()
+    alias = eMultivariateNormal(out_rep=rep, diagonal=False)
+    assert isinstance(alias, EquivMultivariateNormal) and alias.in_rep.size == h.in_rep.size
+    dist = alias(z)
+    assert isinstance(dist, torch.distributions.MultivariateNormal)
+    torch.testing.assert_close(dist.mean, h.mean_and_covariance(z)[0])
+    with pytest.raises(TypeError, match="dtype"):
+        h(z.double())

@@ -15,9 +15,27 @@ from symm_torch._escnn import is_field_type
 from symm_torch._reps import as_rep, check_same_group
 from symm_torch.nn._base import EquivariantModule
 from symm_torch.nn._basis import IrrepSubspaceNormPooling, trivial_field_type
+from symm_torch.nn._hom import check_init_scheme
 from symm_torch.nn._linear import eLinear
 
-__all__ = ["EMLP", "IMLP"]
+__all__ = ["EMLP", "IMLP", "eMLP", "iMLP"]
+
+DEFAULT_INIT_SCHEME = "kaiming_normal"
+OUTPUT_GAIN = 1.0  # gain of the output layer: no ReLU follows it (chosen by benchmarks/bench_learning.py)
+
+
+def _one_of(a: Any, b: Any, names: tuple[str, str], required: bool = True) -> Any:
+    if a is not None and b is not None:
+        raise TypeError(f"give {names[0]} or its alias {names[1]}, not both")
+    if a is None and b is None and required:
+        raise TypeError(f"missing the argument {names[0]} (or its alias {names[1]})")
+    return a if a is not None else b
+
+
+def _dropout(p: Any) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+        raise ValueError(f"dropout must be a probability in [0, 1), got {p!r}")
+    return float(p)
 
 
 def _activation(activation: Any) -> torch.nn.Module:
@@ -86,6 +104,17 @@ class EMLP(EquivariantModule):
         Invariant biases in every layer.
     hidden_rep : symm.Rep or escnn Representation, optional
         A permutation rep for the hidden layers; anything else raises ``ValueError``.
+    dropout : float
+        Probability of a ``torch.nn.Dropout`` after every activation (0: none). Dropout zeroes coordinates
+        independently, so it commutes with permutation reps in distribution, and it is the identity in eval
+        mode, where the model is exactly equivariant.
+    init_scheme : str
+        Initialisation of every :class:`~symm_torch.nn.eLinear` (see there). Hidden layers use the
+        scheme's default gain (√2 for ``"kaiming_*"``, the ReLU gain); the output layer, which no
+        activation follows, uses gain 1. The default ``"kaiming_normal"`` with that output gain was chosen
+        by measurement (``benchmarks/bench_learning.py``, docs: Benchmarks).
+    in_rep, out_rep : optional
+        Keyword aliases of ``in_type`` and ``out_type`` (symm-learning 0.8.1's names).
 
     Notes
     -----
@@ -105,27 +134,40 @@ class EMLP(EquivariantModule):
 
     def __init__(
         self,
-        in_type: Any,
-        out_type: Any,
+        in_type: Any = None,
+        out_type: Any = None,
         hidden_units: Sequence[int] = (128, 128),
         activation: Any = "ReLU",
         bias: bool = True,
         hidden_rep: Any = None,
+        dropout: float = 0.0,
+        init_scheme: str = DEFAULT_INIT_SCHEME,
+        *,
+        in_rep: Any = None,
+        out_rep: Any = None,
     ) -> None:
         super().__init__()
+        in_type = _one_of(in_type, in_rep, ("in_type", "in_rep"))
+        out_type = _one_of(out_type, out_rep, ("out_type", "out_rep"))
         self.in_type, self.out_type = in_type, out_type
         self.in_rep = as_rep(in_type, "in_type")
         self.out_rep = as_rep(out_type, "out_type", group=self.in_rep.group)
         check_same_group(self.in_rep, self.out_rep, ("in_type", "out_type"))
         units = _hidden_units(hidden_units)
+        p = _dropout(dropout)
+        self.init_scheme = check_init_scheme(init_scheme)
         base = _permutation_hidden_rep(hidden_rep, self.in_rep.group)
         self.hidden_reps = [base * math.ceil(u / base.size) for u in units]
         reps = [self.in_rep, *self.hidden_reps, self.out_rep]
         layers: list[torch.nn.Module] = []
         for i in range(len(reps) - 1):
-            layers.append(eLinear(reps[i], reps[i + 1], bias=bias))
-            if i < len(reps) - 2:
+            last = i == len(reps) - 2
+            gain = OUTPUT_GAIN if last and init_scheme != "identity" else None
+            layers.append(eLinear(reps[i], reps[i + 1], bias=bias, init_scheme=init_scheme, init_gain=gain))
+            if not last:
                 layers.append(_activation(activation))
+                if p > 0:
+                    layers.append(torch.nn.Dropout(p))
         self.net = torch.nn.Sequential(*layers)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -152,8 +194,11 @@ class IMLP(EquivariantModule):
     hidden_units : sequence of int
         Widths of the hidden layers; the EMLP ends in the last one (``⌈hidden_units[-1] / |ρ_h|⌉`` copies of
         the hidden rep) and its irreducible copies are pooled.
-    activation, bias, hidden_rep
-        As in :class:`EMLP`.
+    activation, bias, hidden_rep, dropout, init_scheme
+        As in :class:`EMLP`; ``init_scheme`` is that of the EMLP's layers (the head is a plain
+        ``torch.nn.Linear``).
+    in_rep : optional
+        Keyword alias of ``in_type``.
 
     Notes
     -----
@@ -162,14 +207,19 @@ class IMLP(EquivariantModule):
 
     def __init__(
         self,
-        in_type: Any,
-        out_dim: int,
+        in_type: Any = None,
+        out_dim: int | None = None,
         hidden_units: Sequence[int] = (128, 128),
         activation: Any = "ReLU",
         bias: bool = True,
         hidden_rep: Any = None,
+        dropout: float = 0.0,
+        init_scheme: str = DEFAULT_INIT_SCHEME,
+        *,
+        in_rep: Any = None,
     ) -> None:
         super().__init__()
+        in_type = _one_of(in_type, in_rep, ("in_type", "in_rep"))
         self.in_type = in_type
         self.in_rep = as_rep(in_type, "in_type")
         if isinstance(out_dim, bool) or not isinstance(out_dim, int) or out_dim < 1:
@@ -179,7 +229,16 @@ class IMLP(EquivariantModule):
             raise ValueError("hidden_units must name at least one hidden layer (the one that is pooled)")
         base = _permutation_hidden_rep(hidden_rep, self.in_rep.group)
         last = base * math.ceil(units[-1] / base.size)
-        self.emlp = EMLP(self.in_rep, last, units[:-1], activation=activation, bias=bias, hidden_rep=base)
+        self.emlp = EMLP(
+            self.in_rep,
+            last,
+            units[:-1],
+            activation=activation,
+            bias=bias,
+            hidden_rep=base,
+            dropout=dropout,
+            init_scheme=init_scheme,
+        )
         self.pool = IrrepSubspaceNormPooling(last)
         self.head = torch.nn.Linear(self.pool.n_copies, out_dim, bias=bias)
         self.out_rep = self.in_rep.group.trivial_rep(out_dim)
@@ -196,3 +255,54 @@ class IMLP(EquivariantModule):
     def export(self) -> torch.nn.Sequential:
         """``torch.nn.Sequential``: the exported EMLP, the pooling (Linear + LPPool1d) and the head."""
         return torch.nn.Sequential(*self.emlp.export(), *self.pool.export(ndim=2), copy.deepcopy(self.head))
+
+
+class eMLP(EMLP):
+    """:class:`EMLP` under symm-learning 0.8.1's name and keywords.
+
+    ``eMLP(in_rep, out_rep, hidden_units, activation=torch.nn.ReLU(), dropout=0.0, bias=True, hidden_rep=None,
+    init_scheme="kaiming_normal")``: ``activation`` may be a module (it is copied per layer) or a name. The
+    default ``init_scheme`` is symm-torch's (chosen by measurement), not symm-learning's ``"xavier_normal"``.
+
+    Notes
+    -----
+    Input ``(..., D_in)``; output ``(..., D_out)``.
+    """
+
+    def __init__(
+        self,
+        in_rep: Any,
+        out_rep: Any,
+        hidden_units: Sequence[int],
+        activation: Any = "ReLU",
+        dropout: float = 0.0,
+        bias: bool = True,
+        hidden_rep: Any = None,
+        init_scheme: str = DEFAULT_INIT_SCHEME,
+    ) -> None:
+        super().__init__(in_rep, out_rep, hidden_units, activation, bias, hidden_rep, dropout, init_scheme)
+
+
+class iMLP(IMLP):
+    """:class:`IMLP` under symm-learning 0.8.1's name and keywords.
+
+    ``iMLP(in_rep, out_dim, hidden_units, activation=torch.nn.ReLU(), dropout=0.0, bias=True, hidden_rep=None,
+    init_scheme="kaiming_normal")``.
+
+    Notes
+    -----
+    Input ``(B, D_in)``; output ``(B, out_dim)``.
+    """
+
+    def __init__(
+        self,
+        in_rep: Any,
+        out_dim: int,
+        hidden_units: Sequence[int],
+        activation: Any = "ReLU",
+        dropout: float = 0.0,
+        bias: bool = True,
+        hidden_rep: Any = None,
+        init_scheme: str = DEFAULT_INIT_SCHEME,
+    ) -> None:
+        super().__init__(in_rep, out_dim, hidden_units, activation, bias, hidden_rep, dropout, init_scheme)

@@ -10,9 +10,9 @@
 from symm_torch._escnn import GSpace1D
 from symm_torch.nn._base import EquivariantModule
 from symm_torch.nn._basis import Change2DisentangledBasis, IrrepSubspaceNormPooling
-from symm_torch.nn._conv import eConv1D
+from symm_torch.nn._conv import eConv1D, eConv1d
 from symm_torch.nn._linear import eLinear
-from symm_torch.nn._normal import EquivMultivariateNormal
+from symm_torch.nn._normal import EquivMultivariateNormal, eMultivariateNormal
 
 __all__ = [
     "Change2DisentangledBasis",
@@ -21,5 +21,7 @@ __all__ = [
     "GSpace1D",
     "IrrepSubspaceNormPooling",
     "eConv1D",
+    "eConv1d",
     "eLinear",
+    "eMultivariateNormal",
 ]

@@ -95,6 +95,20 @@ class EquivariantModule(torch.nn.Module):
                 f"x must have {self.in_rep.size} features (the size of in_rep) along its {where}, "
                 f"got shape {tuple(x.shape)}"
             )
+        self._check_dtype(x)
+
+    def _check_dtype(self, x: torch.Tensor, arg: str = "x") -> None:
+        """``TypeError`` if ``x``'s dtype is not the module's floating dtype (torch's own error is cryptic)."""
+        ref = next((t for t in self._floating_tensors() if t.is_floating_point()), None)
+        if ref is not None and x.dtype != ref.dtype:
+            raise TypeError(
+                f"{arg} has dtype {x.dtype} but this module computes in {ref.dtype}; convert the input "
+                f"({arg}.to({ref.dtype})) or the module (module.to({x.dtype}))"
+            )
+
+    def _floating_tensors(self) -> Any:
+        yield from self.parameters()
+        yield from self.buffers()
 
     def export(self) -> torch.nn.Module:
         """Plain ``torch.nn`` modules computing the same function (no symm or escnn needed to run them)."""
@@ -103,10 +117,69 @@ class EquivariantModule(torch.nn.Module):
     def extra_repr(self) -> str:
         return f"in={_describe(self.in_type, self.in_rep)}, out={_describe(self.out_type, self.out_rep)}"
 
+    # ------------------------------------------------------------------ eval-mode cache
+    def _cached(
+        self, params: tuple[torch.Tensor, ...], expand: Callable[..., tuple[torch.Tensor, ...]]
+    ) -> tuple[torch.Tensor, ...]:
+        """``expand(*params)``, cached in eval mode whether or not grad is enabled.
+
+        The cache is keyed on each parameter's version counter, storage and dtype/device and on the
+        constants' storage, so an optimizer step, ``load_state_dict``, ``.to()`` or any in-place update
+        through the parameter invalidates it; :meth:`train` drops it. (A write through ``p.data`` bypasses
+        the version counter: call ``module.train(module.training)`` after one.) With grad enabled and
+        parameters that require grad, the cached tensors are returned through an autograd function whose
+        backward re-expands, so gradients reach the parameters exactly as in training mode.
+        """
+        if self.training:
+            return expand(*params)
+        key = tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in params)
+        key += tuple((b.data_ptr(), b.dtype) for b in self._buffers.values() if b is not None)
+        cache = self.__dict__.get("_weight_cache")
+        if cache is None or cache[0] != key:
+            with torch.no_grad():
+                cache = (key, tuple(expand(*params)))
+            self.__dict__["_weight_cache"] = cache
+        values = cache[1]
+        if torch.is_grad_enabled() and any(p.requires_grad for p in params):
+            return _ReuseExpansion.apply(expand, len(values), *values, *params)
+        return values
+
+    def train(self, mode: bool = True) -> EquivariantModule:
+        for m in self.modules():
+            m.__dict__.pop("_weight_cache", None)
+        return super().train(mode)
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        self.__dict__.pop("_weight_cache", None)
+        super()._load_from_state_dict(*args, **kwargs)
+
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state.pop("_weight_cache", None)
         return state
+
+
+class _ReuseExpansion(torch.autograd.Function):
+    """Returns cached expanded tensors; backward re-expands the parameters for their gradients."""
+
+    @staticmethod
+    def forward(ctx: Any, expand: Callable, n_out: int, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        ctx.expand, ctx.n_out = expand, n_out
+        ctx.save_for_backward(*args[n_out:])
+        return tuple(v.view_as(v) for v in args[:n_out])
+
+    @staticmethod
+    def backward(ctx: Any, *grads: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        params = [p.detach().requires_grad_(p.requires_grad) for p in ctx.saved_tensors]
+        with torch.enable_grad():
+            outs = ctx.expand(*params)
+        pairs = [(o, g) for o, g in zip(outs, grads, strict=True) if g is not None and o.requires_grad]
+        wanted = [p for p in params if p.requires_grad]
+        if not pairs or not wanted:
+            return (None, None, *([None] * ctx.n_out), *([None] * len(params)))
+        got = iter(torch.autograd.grad([o for o, _ in pairs], wanted, [g for _, g in pairs], allow_unused=True))
+        param_grads = [next(got) if p.requires_grad else None for p in params]
+        return (None, None, *([None] * ctx.n_out), *param_grads)
 
 
 def _describe(t: Any, rep: symm.Rep) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -10,10 +9,10 @@ import torch.nn.functional as F
 
 from symm_torch._reps import as_rep, check_same_group
 from symm_torch.nn._base import EquivariantModule
-from symm_torch.nn._hom import expand_hom, init_std, register_hom
+from symm_torch.nn._hom import check_init_scheme, expand_hom, init_hom, register_hom
 from symm_torch.nn._linear import register_invariant_bias
 
-__all__ = ["eConv1D"]
+__all__ = ["eConv1D", "eConv1d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -49,13 +48,19 @@ class eConv1D(EquivariantModule):
         Learn an invariant bias.
     padding_mode : {"zeros", "reflect", "replicate", "circular"}
         As in ``torch.nn.Conv1d``.
-    init_gain : float
-        ``Θ`` entries are ``N(0, init_gain² / (K s_i m_i^{in}))``.
+    init_scheme : {"xavier_normal", "xavier_uniform", "kaiming_normal", "kaiming_uniform", "identity"}
+        As in :class:`~symm_torch.nn.eLinear`, with fans ``K s_i m_i^{in}`` and ``K s_i m_i^{out}`` per irrep
+        block; ``"identity"`` sets the centre tap to the identity and the others to zero.
+    init_gain : float, optional
+        Gain of the scheme (``None``: its default, √2 for kaiming, 1 for xavier).
 
     Notes
     -----
     Input ``(B, C_in, T)`` or ``(C_in, T)``; output ``(B, C_out, T_out)`` or ``(C_out, T_out)`` with
     ``T_out = ⌊(T + 2p − d(K−1) − 1)/s⌋ + 1``.
+
+    The expanded kernel is cached in eval mode (as in :class:`~symm_torch.nn.eLinear`). Raises
+    ``ValueError`` at construction when ``Hom_G(in_type, out_type) = 0``.
     """
 
     def __init__(
@@ -68,7 +73,8 @@ class eConv1D(EquivariantModule):
         dilation: int = 1,
         bias: bool = True,
         padding_mode: str = "zeros",
-        init_gain: float = math.sqrt(2.0),
+        init_scheme: str = "kaiming_normal",
+        init_gain: float | None = None,
     ) -> None:
         super().__init__()
         self.in_type, self.out_type = in_type, out_type
@@ -91,31 +97,39 @@ class eConv1D(EquivariantModule):
         self.padding_mode = padding_mode
         if not isinstance(bias, bool):
             raise TypeError(f"bias must be a bool, got {bias!r}")
-        self.init_gain = float(init_gain)
+        self.init_scheme = check_init_scheme(init_scheme)
+        self.init_gain = None if init_gain is None else float(init_gain)
         self._plan = register_hom(self, self.in_rep, self.out_rep)
         self.weight_params = torch.nn.Parameter(torch.empty(self.kernel_size, self._plan.dim))
         register_invariant_bias(self, self.out_rep, bias)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Closed-form initialisation of the kernel; zero bias."""
-        std = torch.as_tensor(
-            init_std(self._plan, self.init_gain / math.sqrt(self.kernel_size)), dtype=self.weight_params.dtype
-        )
+        """Draw the kernel from ``init_scheme``; zero bias."""
         with torch.no_grad():
-            self.weight_params.copy_(torch.randn(self.weight_params.shape, dtype=std.dtype) * std)
+            self.weight_params.copy_(init_hom(self._plan, self.init_scheme, self.init_gain, self.kernel_size))
             if self.bias_params is not None:
                 self.bias_params.zero_()
+
+    def _expand_params(self, theta: torch.Tensor, beta: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+        weight = expand_hom(self, self._plan, theta).permute(1, 2, 0)
+        return (weight,) if beta is None else (weight, self.Q_inv @ beta)
+
+    def expanded(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(kernel (C_out, C_in, K), bias (C_out,) or None)``, cached in eval mode."""
+        params = tuple(p for p in (self.weight_params, self.bias_params) if p is not None)
+        out = self._cached(params, self._expand_params)
+        return out[0], (out[1] if len(out) > 1 else None)
 
     @property
     def weight(self) -> torch.Tensor:
         """The expanded kernel, shape (C_out, C_in, K), as ``torch.nn.Conv1d.weight``."""
-        return expand_hom(self, self._plan, self.weight_params).permute(1, 2, 0)
+        return self.expanded()[0]
 
     @property
     def bias(self) -> torch.Tensor | None:
         """The expanded invariant bias, shape (C_out,), or ``None``."""
-        return None if self.bias_params is None else self.Q_inv @ self.bias_params
+        return self.expanded()[1]
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim not in (2, 3):
@@ -123,7 +137,7 @@ class eConv1D(EquivariantModule):
                 f"x must have shape (B, {self.in_rep.size}, T) or ({self.in_rep.size}, T), got shape {tuple(x.shape)}"
             )
         self._check_features(x, -2)
-        weight, bias = self.weight, self.bias
+        weight, bias = self.expanded()
         if self.padding_mode != "zeros" and not isinstance(self.padding, str) and self.padding > 0:
             x = F.pad(x, (self.padding, self.padding), mode=self.padding_mode)
             return F.conv1d(x, weight, bias, self.stride, 0, self.dilation)
@@ -135,7 +149,7 @@ class eConv1D(EquivariantModule):
 
     def export(self) -> torch.nn.Conv1d:
         """A ``torch.nn.Conv1d`` with the expanded kernel and bias."""
-        weight, bias = self.weight, self.bias
+        weight, bias = self.expanded()
         conv = torch.nn.Conv1d(
             self.in_rep.size,
             self.out_rep.size,
@@ -153,3 +167,30 @@ class eConv1D(EquivariantModule):
             if bias is not None:
                 conv.bias.copy_(bias)
         return conv
+
+
+class eConv1d(eConv1D):
+    """:class:`eConv1D` under symm-learning 0.8.1's name and keywords: ``eConv1d(in_rep, out_rep, kernel_size=3,
+    init_scheme="xavier_uniform", **conv1d_kwargs)``.
+
+    ``conv1d_kwargs`` are ``stride``, ``padding``, ``dilation``, ``bias``, ``padding_mode`` and ``init_gain``.
+    ``basis_expansion`` is accepted for compatibility and ignored: there is one expansion, which never
+    builds a dense stack of basis matrices.
+
+    Notes
+    -----
+    Input ``(B, C_in, T)`` or ``(C_in, T)``; output ``(B, C_out, T_out)`` or ``(C_out, T_out)``.
+    """
+
+    def __init__(
+        self,
+        in_rep: Any,
+        out_rep: Any,
+        kernel_size: int = 3,
+        basis_expansion: str = "isotypic_expansion",
+        init_scheme: str = "xavier_uniform",
+        **conv1d_kwargs: Any,
+    ) -> None:
+        if not isinstance(basis_expansion, str):
+            raise TypeError(f"basis_expansion must be a str, got {basis_expansion!r}")
+        super().__init__(in_rep, out_rep, kernel_size, init_scheme=init_scheme, **conv1d_kwargs)

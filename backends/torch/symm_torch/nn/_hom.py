@@ -20,7 +20,7 @@ import symm
 import torch
 from symm._linalg import shared_components
 
-__all__ = ["HomPlan", "expand_hom", "q_blocks", "register_hom"]
+__all__ = ["INIT_SCHEMES", "HomPlan", "expand_hom", "fans", "init_hom", "q_blocks", "register_hom"]
 
 _Q_ZERO_TOL = 1e-13
 
@@ -107,6 +107,11 @@ def register_hom(module: torch.nn.Module, rep_x: symm.Rep, rep_y: symm.Rep, pref
         iso_map[cy.slice, cx.slice] = iso_offset + np.arange(size).reshape(cy.dim, cx.dim)
         offset += s * cy.multiplicity * cx.multiplicity
         iso_offset += size
+    if offset == 0:
+        raise ValueError(
+            f"Hom_G({rep_x.name}, {rep_y.name}) has dimension 0: the reps share no irrep, so the only "
+            "equivariant linear map between them is zero; add a shared irrep (e.g. a trivial copy) to one of them"
+        )
     qy, cols_y, prow, irow = _padded_blocks(rep_y.change_of_basis)
     qx, cols_x, qcol, jcol = _padded_blocks(rep_x.change_of_basis)
     # G[p, a, q, c] = W_iso[cols_y[p, a], cols_x[q, c]]; after both products the layout is (q, p, a, c)
@@ -148,15 +153,66 @@ def expand_hom(module: torch.nn.Module, plan: HomPlan, theta: torch.Tensor) -> t
     return w.reshape(*batch, plan.D_y, plan.D_x)
 
 
-def init_std(plan: HomPlan, gain: float) -> np.ndarray:
-    """Per-parameter standard deviation ``gain / sqrt(s_k m_k^x)``, shape (hom_dim,).
+INIT_SCHEMES = ("xavier_normal", "xavier_uniform", "kaiming_normal", "kaiming_uniform", "identity")
+_DEFAULT_GAIN = {"xavier_normal": 1.0, "xavier_uniform": 1.0, "kaiming_normal": 2**0.5, "kaiming_uniform": 2**0.5}
 
-    With it each coordinate of ``W x`` has variance ``gain² · Var(x)`` for inputs with i.i.d. coordinates:
-    a row of ``Σ_b Θ_b ⊗ E_b`` has squared norm ``Σ_{j,b} Θ_{b,ij}²`` because the rows of the ``E_b`` at one
-    index are orthonormal, and ``Q_y``, ``Q_x`` are orthogonal.
+
+def check_init_scheme(init_scheme: object) -> str:
+    """``init_scheme`` itself if it is one of :data:`INIT_SCHEMES`; ``ValueError`` otherwise."""
+    if init_scheme not in INIT_SCHEMES:
+        raise ValueError(f"init_scheme must be one of {INIT_SCHEMES}, got {init_scheme!r}")
+    return init_scheme  # type: ignore[return-value]
+
+
+def fans(plan: HomPlan, kernel_size: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Per-parameter ``(fan_in, fan_out)``, shape (hom_dim,) each: ``K s_k m_k^x`` and ``K s_k m_k^y``.
+
+    In the block of irrep ``k`` a row of ``Σ_b Θ_b ⊗ E_b`` has squared norm ``Σ_{j,b} Θ_{b,ij}²`` (the rows
+    of the ``E_b`` at one index are orthonormal) and ``Q_y``, ``Q_x`` are orthogonal, so an output coordinate
+    sums ``K s_k m_k^x`` independent terms and an input coordinate feeds ``K s_k m_k^y``: the fans of the
+    dense layer restricted to one irrep block.
     """
-    std = np.empty(plan.dim)
+    fan_in, fan_out = np.empty(plan.dim), np.empty(plan.dim)
     for c in plan.components:
         n = c.s * c.m_y * c.m_x
-        std[c.offset : c.offset + n] = gain / np.sqrt(c.fan_in)
-    return std
+        fan_in[c.offset : c.offset + n] = kernel_size * c.s * c.m_x
+        fan_out[c.offset : c.offset + n] = kernel_size * c.s * c.m_y
+    return fan_in, fan_out
+
+
+def init_std(plan: HomPlan, gain: float) -> np.ndarray:
+    """Per-parameter standard deviation ``gain / sqrt(s_k m_k^x)`` (He / kaiming), shape (hom_dim,)."""
+    return gain / np.sqrt(fans(plan)[0])
+
+
+def init_hom(
+    plan: HomPlan, init_scheme: str, gain: float | None = None, kernel_size: int | None = None
+) -> torch.Tensor:
+    """Initial parameters, float64, shape (hom_dim,) or (kernel_size, hom_dim), drawn from torch's RNG.
+
+    - ``"xavier_normal"`` / ``"xavier_uniform"``: variance ``gain² · 2 / (fan_in + fan_out)`` (default
+      gain 1);
+    - ``"kaiming_normal"`` / ``"kaiming_uniform"``: variance ``gain² / fan_in`` (default gain √2, ReLU);
+    - ``"identity"``: ``Θ_{k,0} = I`` (rectangular eye when ``m_k^y ≠ m_k^x``), the other ``Θ_{k,b}`` zero,
+      so ``W = Q_y (⊕_k I ⊗ I) Q_xᵀ``: the identity when ``ρ_x = ρ_y``; for a kernel, the centre tap only.
+
+    The fans are per irrep block (:func:`fans`); uniform schemes use the bound ``√3 · std``.
+    """
+    check_init_scheme(init_scheme)
+    K = 1 if kernel_size is None else kernel_size
+    shape = (plan.dim,) if kernel_size is None else (K, plan.dim)
+    if init_scheme == "identity":
+        theta = torch.zeros(K, plan.dim, dtype=torch.float64)
+        for c in plan.components:
+            eye = torch.eye(c.m_y, c.m_x, dtype=torch.float64).reshape(-1)
+            theta[K // 2, c.offset : c.offset + eye.numel()] = eye  # b = 0 comes first
+        return theta.reshape(shape)
+    gain = _DEFAULT_GAIN[init_scheme] if gain is None else float(gain)
+    fan_in, fan_out = fans(plan, K)
+    var = gain**2 * (2.0 / (fan_in + fan_out) if init_scheme.startswith("xavier") else 1.0 / fan_in)
+    std = torch.as_tensor(np.sqrt(var), dtype=torch.float64)
+    if init_scheme.endswith("normal"):
+        noise = torch.randn(shape, dtype=torch.float64)
+    else:
+        noise = (torch.rand(shape, dtype=torch.float64) * 2 - 1) * np.sqrt(3.0)
+    return noise * std

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -11,7 +10,7 @@ import torch
 
 from symm_torch._reps import as_rep, check_same_group
 from symm_torch.nn._base import EquivariantModule
-from symm_torch.nn._hom import expand_hom, init_std, register_hom
+from symm_torch.nn._hom import check_init_scheme, expand_hom, init_hom, register_hom
 
 __all__ = ["eLinear"]
 
@@ -19,7 +18,7 @@ __all__ = ["eLinear"]
 def register_invariant_bias(module: EquivariantModule, rep: symm.Rep, bias: bool) -> None:
     """Give ``module`` a bias in the invariant subspace of ``rep``: parameter ``bias_params`` (one per trivial
     copy) and constant ``Q_inv`` (D, m_trivial); ``bias_params`` is ``None`` without bias or trivial copies."""
-    q_triv = _invariant_basis(rep)
+    q_triv = invariant_basis(rep)
     if bias and q_triv.shape[1] > 0:
         module._register_constant("Q_inv", q_triv)
         module.bias_params = torch.nn.Parameter(torch.empty(q_triv.shape[1]))
@@ -27,7 +26,7 @@ def register_invariant_bias(module: EquivariantModule, rep: symm.Rep, bias: bool
         module.register_parameter("bias_params", None)
 
 
-def _invariant_basis(rep: symm.Rep) -> np.ndarray:
+def invariant_basis(rep: symm.Rep) -> np.ndarray:
     """Columns of ``Q`` spanning the invariant subspace, shape (D, m_trivial) (possibly 0 columns)."""
     comp = rep.isotypic_components[0]
     if comp.irrep is rep.group.irreps()[0] and comp.irrep.dim == 1:
@@ -54,18 +53,26 @@ class eLinear(EquivariantModule):
         Input and output representations of the same group (sizes ``D_in``, ``D_out``).
     bias : bool
         Learn an invariant bias (zero-initialised).
-    init_gain : float
-        Initialisation: ``Θ_{k,b}`` entries are ``N(0, init_gain² / (s_k m_k^{in}))``, so every output
-        coordinate has variance ``init_gain² · Var(x)`` for i.i.d. input coordinates (He initialisation for
-        the default ``√2``). Closed form: construction costs no sampling of basis matrices.
+    init_scheme : {"xavier_normal", "xavier_uniform", "kaiming_normal", "kaiming_uniform", "identity"}
+        Initialisation of ``Θ``, with the fans of each irrep block: an output coordinate of block ``k`` sums
+        ``fan_in = s_k m_k^{in}`` independent terms and ``fan_out = s_k m_k^{out}``. ``"kaiming_*"``: variance
+        ``init_gain² / fan_in``, so every output coordinate has variance ``init_gain² · Var(x)`` for i.i.d.
+        input coordinates (default gain √2, for ReLU); ``"xavier_*"``: ``init_gain² · 2 / (fan_in + fan_out)``
+        (default gain 1); ``"identity"``: ``Θ_{k,0} = I``, the identity map when ``in_rep = out_rep``. Closed
+        form: construction samples no basis matrices.
+    init_gain : float, optional
+        Gain of the scheme (``None``: its default).
 
     Notes
     -----
     Input ``(..., D_in)`` (features last, like ``torch.nn.Linear``); a ``GeometricTensor`` has its features on
     axis 1, and comes back as a ``GeometricTensor`` of ``out_type``. Output ``(..., D_out)``.
 
-    The expanded weight is cached in eval mode when no gradient is needed (``torch.no_grad``/inference);
-    the cache is keyed on the parameters' version counters, so in-place updates invalidate it.
+    The expanded weight is cached in eval mode, with or without grad (gradients still reach the
+    parameters); the cache is keyed on the parameters' version counters, so optimizer steps,
+    ``load_state_dict`` and other in-place updates invalidate it, and :meth:`train` drops it.
+
+    Raises ``ValueError`` at construction when ``Hom_G(in_rep, out_rep) = 0`` (no shared irrep).
 
     Examples
     --------
@@ -81,7 +88,14 @@ class eLinear(EquivariantModule):
 
     _features_last = True
 
-    def __init__(self, in_rep: Any, out_rep: Any, bias: bool = True, init_gain: float = math.sqrt(2.0)) -> None:
+    def __init__(
+        self,
+        in_rep: Any,
+        out_rep: Any,
+        bias: bool = True,
+        init_scheme: str = "kaiming_normal",
+        init_gain: float | None = None,
+    ) -> None:
         super().__init__()
         self.in_type, self.out_type = in_rep, out_rep
         self.in_rep = as_rep(in_rep, "in_rep")
@@ -89,7 +103,8 @@ class eLinear(EquivariantModule):
         check_same_group(self.in_rep, self.out_rep, ("in_rep", "out_rep"))
         if not isinstance(bias, bool):
             raise TypeError(f"bias must be a bool, got {bias!r}")
-        self.init_gain = float(init_gain)
+        self.init_scheme = check_init_scheme(init_scheme)
+        self.init_gain = None if init_gain is None else float(init_gain)
         self._plan = register_hom(self, self.in_rep, self.out_rep)
         self.weight_params = torch.nn.Parameter(torch.empty(self._plan.dim))
         register_invariant_bias(self, self.out_rep, bias)
@@ -101,33 +116,26 @@ class eLinear(EquivariantModule):
         return self._plan.dim
 
     def reset_parameters(self) -> None:
-        """Draw ``Θ`` from the closed-form initialisation and zero the bias."""
-        std = torch.as_tensor(init_std(self._plan, self.init_gain), dtype=self.weight_params.dtype)
+        """Draw ``Θ`` from ``init_scheme`` and zero the bias."""
         with torch.no_grad():
-            self.weight_params.copy_(torch.randn(self._plan.dim, dtype=std.dtype) * std)
+            self.weight_params.copy_(init_hom(self._plan, self.init_scheme, self.init_gain))
             if self.bias_params is not None:
                 self.bias_params.zero_()
 
     # ------------------------------------------------------------------ expansion
+    def _expand_params(self, theta: torch.Tensor, beta: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+        weight = expand_hom(self, self._plan, theta)
+        return (weight,) if beta is None else (weight, self.Q_inv @ beta)
+
     def _expand(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        weight = expand_hom(self, self._plan, self.weight_params)
-        bias = None if self.bias_params is None else self.Q_inv @ self.bias_params
-        return weight, bias
+        out = self._expand_params(self.weight_params, self.bias_params)
+        return out[0], (out[1] if len(out) > 1 else None)
 
     def expanded(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(W, b)``: the weight (D_out, D_in) and bias (D_out,) or ``None``, cached in eval mode."""
-        params = [p for p in (self.weight_params, self.bias_params) if p is not None]
-        if self.training or (torch.is_grad_enabled() and any(p.requires_grad for p in params)):
-            return self._expand()
-        key = tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in params)
-        key += ((self.Qy_blocks.data_ptr(), self.Qy_blocks.dtype),)
-        cache = self.__dict__.get("_weight_cache")
-        if cache is None or cache[0] != key:
-            with torch.no_grad():
-                weight, bias = self._expand()
-            cache = (key, weight, bias)
-            self.__dict__["_weight_cache"] = cache
-        return cache[1], cache[2]
+        params = tuple(p for p in (self.weight_params, self.bias_params) if p is not None)
+        out = self._cached(params, self._expand_params)
+        return out[0], (out[1] if len(out) > 1 else None)
 
     @property
     def weight(self) -> torch.Tensor:
