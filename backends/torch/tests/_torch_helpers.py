@@ -41,3 +41,47 @@ def check_equivariant(f, rep_in: symm.Rep, rep_out: symm.Rep, x: torch.Tensor, a
             worst = max(worst, err)
             assert err <= tol, f"not equivariant at element {g} of {rep_in.group.name}: {err:.2e} > {tol:.0e}"
     return worst
+
+
+def randomise(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Give every parameter random values (so that no test passes on an identity or zero init)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64).to(p.dtype))
+    return module
+
+
+def outputs(module, *args) -> tuple:
+    """Module outputs as a tuple of tensors (a ``MultivariateNormal`` as ``(mean, covariance)``)."""
+    out = module(*args)
+    if isinstance(out, torch.distributions.MultivariateNormal):
+        return out.mean, out.covariance_matrix
+    return out if isinstance(out, tuple) else (out,)
+
+
+def check_round_trips(module: torch.nn.Module, factory, *args) -> None:
+    """state_dict into a fresh module, deepcopy and pickle give bit-identical outputs."""
+    import copy
+    import pickle
+
+    ref = outputs(module, *args)
+    fresh = factory().to(next(iter(module.state_dict().values())).dtype) if module.state_dict() else factory()
+    fresh.load_state_dict(module.state_dict())
+    fresh.train(module.training)
+    for clone in (fresh, copy.deepcopy(module), pickle.loads(pickle.dumps(module))):
+        for u, v in zip(ref, outputs(clone, *args), strict=True):
+            torch.testing.assert_close(v, u, rtol=0, atol=0)
+
+
+def check_gradients_and_step(module: torch.nn.Module, x: torch.Tensor, *extra) -> None:
+    """Every parameter gets a nonzero gradient; then one optimizer step is taken (check equivariance after)."""
+    x = x.clone().requires_grad_(True)
+    loss = sum(
+        (y * torch.linspace(0.5, 1.5, y.shape[-1], dtype=y.dtype)).square().sum() for y in outputs(module, x, *extra)
+    )
+    loss.backward()
+    for name, p in module.named_parameters():
+        assert p.grad is not None and float(p.grad.abs().sum()) > 0, f"no gradient reaches {name}"
+    assert x.grad is not None
+    torch.optim.Adam(module.parameters(), lr=0.1).step()

@@ -10,15 +10,20 @@ import pickle
 import pytest
 import symm
 import torch
-from _torch_helpers import mixed_rep
+from _torch_helpers import mixed_rep, outputs, randomise
 
 from symm_torch.models import EMLP, IMLP
 from symm_torch.nn import (
     Change2DisentangledBasis,
     EquivMultivariateNormal,
+    InvariantBias,
     IrrepSubspaceNormPooling,
+    eAffine,
+    eBatchNorm1d,
     eConv1D,
+    eLayerNorm,
     eLinear,
+    eRMSNorm,
 )
 
 G = symm.groups.dihedral(4)
@@ -40,7 +45,14 @@ CASES = {
     ),
     "EMLP": (lambda: EMLP(REP, G.regular_rep(), hidden_units=[16, 16]), (5, D), {}),
     "IMLP": (lambda: IMLP(REP, 2, hidden_units=[16, 16]), (5, D), {}),
+    "InvariantBias": (lambda: InvariantBias(REP), (5, D), {}),
+    "eAffine": (lambda: eAffine(REP), (5, D), {}),
+    "eLayerNorm": (lambda: eLayerNorm(REP), (5, D), {}),
+    "eRMSNorm": (lambda: eRMSNorm(REP), (5, D), {}),
+    "eBatchNorm1d": (lambda: eBatchNorm1d(REP), (5, D), {}),
 }
+FEATURES_LAST = {"eLinear", "EMLP", "IMLP", "EquivMultivariateNormal", "InvariantBias", "eAffine", "eLayerNorm"}
+FEATURES_LAST |= {"eRMSNorm", "eBatchNorm1d"}
 
 
 @pytest.fixture(params=list(CASES), ids=list(CASES))
@@ -48,22 +60,12 @@ def case(request):
     factory, shape, export_kw = CASES[request.param]
     torch.manual_seed(0)
     module = factory()
-    _randomise(module)
+    randomise(module)
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
     return request.param, factory, module, x, export_kw
 
 
-def _randomise(module):
-    with torch.no_grad():
-        for p in module.parameters():
-            p.normal_()
-
-
-def _outputs(module, x):
-    out = module(x)
-    if isinstance(out, torch.distributions.MultivariateNormal):  # compared through (μ, Σ), as exported
-        return out.mean, out.covariance_matrix
-    return out if isinstance(out, tuple) else (out,)
+_outputs = outputs  # a MultivariateNormal is compared through (μ, Σ), as exported
 
 
 def test_export_plain_torch_and_script(case):
@@ -149,7 +151,7 @@ def test_gradients_reach_every_parameter(case):
 
 def test_wrong_width_and_type_errors(case):
     name, _, module, x, _ = case
-    axis = -1 if name in ("eLinear", "EMLP", "IMLP", "EquivMultivariateNormal") else 1
+    axis = -1 if name in FEATURES_LAST else 1
     if name == "eConv1D":
         axis = -2
     bad = torch.randn(*[s + 1 if i == (axis % x.ndim) else s for i, s in enumerate(x.shape)])

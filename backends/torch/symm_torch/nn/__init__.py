@@ -4,7 +4,9 @@
 - :class:`eConv1D` (and :func:`GSpace1D` for escnn users): a Conv1d whose kernel taps lie in Hom_G.
 - :class:`Change2DisentangledBasis`: features to the isotypic basis.
 - :class:`IrrepSubspaceNormPooling`: one invariant norm per irreducible copy.
-- :class:`EquivMultivariateNormal`: an equivariant Gaussian head.
+- :class:`EquivMultivariateNormal` (0.8.1 name :class:`eMultivariateNormal`): an equivariant Gaussian head.
+- :class:`InvariantBias`, :class:`eAffine`: invariant bias; one scale per irreducible copy plus invariant bias.
+- :class:`eLayerNorm`, :class:`eRMSNorm`, :class:`eBatchNorm1d`: equivariant normalisation.
 """
 
 from symm_torch._escnn import GSpace1D
@@ -12,6 +14,7 @@ from symm_torch.nn._base import EquivariantModule
 from symm_torch.nn._basis import Change2DisentangledBasis, IrrepSubspaceNormPooling
 from symm_torch.nn._conv import eConv1D, eConv1d
 from symm_torch.nn._linear import eLinear
+from symm_torch.nn._norm import InvariantBias, eAffine, eBatchNorm1d, eLayerNorm, eRMSNorm
 from symm_torch.nn._normal import EquivMultivariateNormal, eMultivariateNormal
 
 __all__ = [
@@ -19,9 +22,14 @@ __all__ = [
     "EquivMultivariateNormal",
     "EquivariantModule",
     "GSpace1D",
+    "InvariantBias",
     "IrrepSubspaceNormPooling",
+    "eAffine",
+    "eBatchNorm1d",
     "eConv1D",
     "eConv1d",
+    "eLayerNorm",
     "eLinear",
     "eMultivariateNormal",
+    "eRMSNorm",
 ]
