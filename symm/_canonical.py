@@ -25,8 +25,14 @@ completes), and irrational, so that no exactly representable residual sits on it
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from symm._rep import iter_images
+
+if TYPE_CHECKING:
+    from symm._group import Group
 
 __all__ = ["canonical_copies", "canonical_irrep_basis", "group_algebra_weights"]
 
@@ -65,13 +71,14 @@ def group_algebra_weights(order: int, attempt: int = 0) -> np.ndarray:
     return np.mod((np.arange(order, dtype=np.float64) + 1.0) * alpha, 1.0) - 0.5
 
 
-def canonical_irrep_basis(mats: np.ndarray, type_: str, endo: np.ndarray) -> np.ndarray:
+def canonical_irrep_basis(group: Group, images: np.ndarray, type_: str, endo: np.ndarray) -> np.ndarray:
     """Orthogonal ``O`` such that ``Oᵀ ρ̂(g) O`` is the canonical form of the irrep's class.
 
     Parameters
     ----------
-    mats : ndarray, shape (order, d, d)
-        ``ρ̂(g)`` for every element, in the group's element order.
+    group : Group
+    images : ndarray, shape (n_generators, d, d)
+        ``ρ̂`` of the group's generators. Element matrices are streamed level by level: memory ``O(|G|·d)``.
     type_ : {"R", "C", "H"}
     endo : ndarray, shape (s, d, d)
         Any basis of ``End_G(ρ̂)`` (``s = 1, 2, 4``).
@@ -81,12 +88,14 @@ def canonical_irrep_basis(mats: np.ndarray, type_: str, endo: np.ndarray) -> np.
     ndarray, shape (d, d)
         ``O``; ``Oᵀ X O = u_b ⊗ I`` for escnn's units, and the result depends only on the class of ``ρ̂``.
     """
-    d = mats.shape[1]
+    d = images.shape[1]
     s = ENDO_DIM[type_]
     if d == s == 1:
         return np.eye(1)
-    v = _canonical_line(mats, s)
-    orbit = mats @ v  # (order, d)
+    v = _canonical_line(group, images, s)
+    orbit = np.empty((group.order, d))  # ρ̂(g) v in element order
+    for idx, vecs in iter_images(group, images, v[:, None]):
+        orbit[idx] = vecs[:, :, 0]
     ops = [np.eye(d), *_canonical_units(type_, endo, v, orbit)]
     basis = _orthonormalise_over_endo(orbit, lambda b: np.stack([op @ b for op in ops], axis=1), d // s, s, d)
     return _assemble(basis, ops, type_)
@@ -125,11 +134,14 @@ def canonical_copies(q: np.ndarray, endo: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- the steps
-def _canonical_line(mats: np.ndarray, s: int) -> np.ndarray:
+def _canonical_line(group: Group, images: np.ndarray, s: int) -> np.ndarray:
     """A unit vector of the top eigenspace (dimension ``s``) of the symmetric part of a fixed algebra element."""
-    order, d, _ = mats.shape
+    d = images.shape[1]
     for attempt in range(len(_MULTIPLIERS)):
-        a = np.tensordot(group_algebra_weights(order, attempt), mats, axes=1)
+        weights = group_algebra_weights(group.order, attempt)
+        a = np.zeros((d, d))
+        for idx, mats in iter_images(group, images, np.eye(d)):
+            a += np.tensordot(weights[idx], mats, axes=1)
         w, v = np.linalg.eigh(0.5 * (a + a.T))
         spread = max(float(w[-1] - w[0]), 1e-300)
         if d == s or w[-s] - w[-s - 1] > _GAP * spread:

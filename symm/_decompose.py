@@ -198,8 +198,7 @@ def _register(group: Group, cls: _Class) -> Irrep:
     """Register a new class in its canonical form; in an open registry, at its sorted place with a content id."""
     from symm._rep import Irrep
 
-    mats = _all_matrices(group, cls.images)
-    o = canonical_irrep_basis(mats, cls.type, cls.endo)
+    o = canonical_irrep_basis(group, cls.images, cls.type, cls.endo)
     images = o.T @ cls.images @ o
     cls.bases = [u @ o for u in cls.bases]
     cls.images, cls.endo = images, endomorphism_basis(cls.type, cls.dim)
