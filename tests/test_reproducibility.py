@@ -217,3 +217,27 @@ def test_slightly_perturbed_generators_within_tolerance_decompose():
     for c in rep.isotypic_components:
         blocks[c.slice, c.slice] = np.kron(np.eye(c.multiplicity), c.irrep.generator_images[0])
     assert np.abs(Q.T @ rep.generator_images[0] @ Q - blocks).max() < 1e-9
+
+
+def test_open_registry_ids_are_content_keyed_and_unpickle_in_a_fresh_process(tmp_path):
+    """S7 (order 5040) is too large to complete: its irreps get content ids, the same in every process."""
+    path = tmp_path / "s7.pkl"
+    code = (
+        "import pickle, sys, symm\n"
+        "G = symm.groups.symmetric(7); r = G.permutation_rep(); r.change_of_basis\n"
+        "pickle.dump(r, open(sys.argv[1], 'wb')); print([c.irrep.id for c in r.isotypic_components])\n"
+    )
+    ids = run_python(code, str(path)).strip()
+    check = (
+        "import pickle, sys, numpy as np, symm\n"
+        "G = symm.groups.symmetric(7); s = G.permutation_rep()\n"
+        "(s.tensor(s)).change_of_basis  # this process meets more irreps first\n"
+        "r = pickle.load(open(sys.argv[1], 'rb'))\n"
+        "x = np.random.default_rng(0).standard_normal((20, 7))\n"
+        "err = np.abs(symm.cov(x, None, r) - symm.cov(x, None, symm.Rep(G, r.generator_images))).max()\n"
+        "print([c.irrep.id for c in r.isotypic_components], err)\n"
+    )
+    out = run_python(check, str(path)).strip()
+    assert out.startswith(ids)
+    assert float(out.rsplit(" ", 1)[1]) < 1e-12
+    assert "7R-" not in ids and ids.startswith("[0, '6R-")
