@@ -60,7 +60,8 @@ def test_emlp_output_layer_gain_and_schemes():
         layers = [m for m in model.net if isinstance(m, eLinear)]
         assert all(m.init_scheme == scheme for m in layers)
         if scheme != "identity":
-            assert layers[-1].init_gain == 1.0 and layers[0].init_gain is None
+            assert layers[-1].init_gain == 1.0
+            assert layers[0].init_gain == (2**-0.5 if scheme.startswith("xavier") else None)
         check_equivariant(model.double(), G.regular_rep(), G.regular_rep(), torch.randn(4, 6, dtype=torch.float64))
 
 

@@ -20,8 +20,11 @@ from symm_torch.nn._linear import eLinear
 
 __all__ = ["EMLP", "IMLP", "eMLP", "iMLP"]
 
-DEFAULT_INIT_SCHEME = "kaiming_normal"
-OUTPUT_GAIN = 1.0  # gain of the output layer: no ReLU follows it (chosen by benchmarks/bench_learning.py)
+# Chosen by measurement (benchmarks/bench_learning.py, docs: Benchmarks): xavier_uniform with fans per irrep
+# block, hidden layers at gain 1/√2 and the output layer, which no activation follows, at gain 1.
+DEFAULT_INIT_SCHEME = "xavier_uniform"
+HIDDEN_XAVIER_GAIN = 2**-0.5
+OUTPUT_GAIN = 1.0
 
 
 def _one_of(a: Any, b: Any, names: tuple[str, str], required: bool = True) -> Any:
@@ -109,10 +112,12 @@ class EMLP(EquivariantModule):
         independently, so it commutes with permutation reps in distribution, and it is the identity in eval
         mode, where the model is exactly equivariant.
     init_scheme : str
-        Initialisation of every :class:`~symm_torch.nn.eLinear` (see there). Hidden layers use the
-        scheme's default gain (√2 for ``"kaiming_*"``, the ReLU gain); the output layer, which no
-        activation follows, uses gain 1. The default ``"kaiming_normal"`` with that output gain was chosen
-        by measurement (``benchmarks/bench_learning.py``, docs: Benchmarks).
+        Initialisation of every :class:`~symm_torch.nn.eLinear` (see there), with fans per irrep block.
+        Hidden layers use gain 1/√2 for the ``"xavier_*"`` schemes and √2 (the ReLU gain) for
+        ``"kaiming_*"``; the output layer, which no activation follows, uses gain 1. The default
+        ``"xavier_uniform"`` and these gains were chosen by measurement (``benchmarks/bench_learning.py``,
+        docs: Benchmarks): with them EMLP learns the benchmark's teacher at least as well as symm-learning's
+        eMLP at both learning rates; the former default (kaiming, gain √2 on every layer) did not.
     in_rep, out_rep : optional
         Keyword aliases of ``in_type`` and ``out_type`` (symm-learning 0.8.1's names).
 
@@ -162,7 +167,9 @@ class EMLP(EquivariantModule):
         layers: list[torch.nn.Module] = []
         for i in range(len(reps) - 1):
             last = i == len(reps) - 2
-            gain = OUTPUT_GAIN if last and init_scheme != "identity" else None
+            gain = None
+            if init_scheme != "identity":
+                gain = OUTPUT_GAIN if last else (HIDDEN_XAVIER_GAIN if init_scheme.startswith("xavier") else None)
             layers.append(eLinear(reps[i], reps[i + 1], bias=bias, init_scheme=init_scheme, init_gain=gain))
             if not last:
                 layers.append(_activation(activation))
@@ -261,7 +268,7 @@ class eMLP(EMLP):
     """:class:`EMLP` under symm-learning 0.8.1's name and keywords.
 
     ``eMLP(in_rep, out_rep, hidden_units, activation=torch.nn.ReLU(), dropout=0.0, bias=True, hidden_rep=None,
-    init_scheme="kaiming_normal")``: ``activation`` may be a module (it is copied per layer) or a name. The
+    init_scheme="xavier_uniform")``: ``activation`` may be a module (it is copied per layer) or a name. The
     default ``init_scheme`` is symm-torch's (chosen by measurement), not symm-learning's ``"xavier_normal"``.
 
     Notes
@@ -287,7 +294,7 @@ class iMLP(IMLP):
     """:class:`IMLP` under symm-learning 0.8.1's name and keywords.
 
     ``iMLP(in_rep, out_dim, hidden_units, activation=torch.nn.ReLU(), dropout=0.0, bias=True, hidden_rep=None,
-    init_scheme="kaiming_normal")``.
+    init_scheme="xavier_uniform")``.
 
     Notes
     -----
