@@ -151,3 +151,162 @@ def test_batchnorm_uses_batch_statistics_in_training_and_running_in_eval():
         bn(x[:1])
     with pytest.raises(ValueError, match="track_running_stats"):
         eBatchNorm1d(rep, track_running_stats=False).export()
+
+
+# ------------------------------------------------------------------------------------- transposed convolution
+def test_conv_transpose_equivariant_and_contract(gname):
+    from symm_torch.nn import eConvTranspose1d
+
+    G = GROUPS[gname]
+    rin, rout = REPS[gname], G.regular_rep()
+    factory = lambda: eConvTranspose1d(rin, rout, 3, stride=2, padding=1, output_padding=1).double()  # noqa: E731
+    conv = randomise(factory(), seed=2)
+    x = torch.randn(2, rin.size, 5, dtype=torch.float64)
+    y = conv(x)
+    assert y.shape == (2, rout.size, (5 - 1) * 2 - 2 + 2 + 1 + 1)
+    check_equivariant(conv, rin, rout, x, axis=1)
+    check_gradients_and_step(conv, x)
+    check_equivariant(conv, rin, rout, x, axis=1)
+    check_round_trips(conv, factory, x)
+    conv.eval()
+    torch.testing.assert_close(conv.export()(x), conv(x), rtol=1e-12, atol=1e-12)
+    assert conv(x[0]).shape == conv(x)[0].shape
+    with pytest.raises(ValueError, match=str(rin.size)):
+        conv(torch.randn(2, rin.size + 1, 5, dtype=torch.float64))
+    with pytest.raises(TypeError, match="dtype"):
+        conv(x.float())
+
+
+def test_conv_transpose_zero_hom_and_adjointness():
+    from symm_torch.nn import eConv1D, eConvTranspose1d
+
+    C4 = symm.groups.cyclic(4)
+    with pytest.raises(ValueError, match="dimension 0"):
+        eConvTranspose1d(C4.trivial_rep(), C4.irreps()[1], 3)
+    with pytest.raises(ValueError, match="output_padding"):
+        eConvTranspose1d(C4.regular_rep(), C4.regular_rep(), 3, output_padding=1)
+    # the transpose of an eConv1D kernel is an eConvTranspose1d kernel (Hom_G(ρ_y, ρ_x) = Hom_G(ρ_x, ρ_y)ᵀ)
+    G = symm.groups.dihedral(3)
+    conv = eConv1D(G.regular_rep(), G.regular_rep() * 2, 3).double()
+    tconv = eConvTranspose1d(G.regular_rep() * 2, G.regular_rep(), 3, bias=False).double()
+    x, y = torch.randn(1, 6, 7, dtype=torch.float64), torch.randn(1, 12, 5, dtype=torch.float64)
+    z = torch.nn.functional.conv_transpose1d(y, conv.weight)
+    check_equivariant(
+        lambda t: torch.nn.functional.conv_transpose1d(t, conv.weight),
+        *[G.regular_rep() * 2, G.regular_rep()],
+        y,
+        axis=1,
+    )
+    assert abs(float((conv(x) - conv.bias[:, None]).mul(y).sum() - x.mul(z).sum())) < 1e-10
+    assert tconv.weight.shape == (12, 6, 3)
+
+
+# ------------------------------------------------------------------------------------- constraints on nn.Linear
+def test_impose_linear_equivariance(gname):
+    from torch.nn.utils import parametrize
+
+    from symm_torch.nn import CommutingConstraint, InvariantConstraint, impose_linear_equivariance
+
+    G = GROUPS[gname]
+    rin, rout = REPS[gname], G.regular_rep() + G.irreps()[-1]
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(rin.size, rout.size).double()
+    assert impose_linear_equivariance(lin, rin, rout) is lin
+    assert isinstance(lin.parametrizations.weight[0], CommutingConstraint)
+    assert isinstance(lin.parametrizations.bias[0], InvariantConstraint)
+    x = _x(rin)
+    check_equivariant(lin, rin, rout, x)
+    W = lin.weight.detach().numpy()
+    assert abs(symm.project_equivariant(W, rin, rout) - W).max() < 1e-12
+    check_gradients_and_step(lin, x)  # stays trainable
+    check_equivariant(lin, rin, rout, x)
+    import copy
+
+    for clone in (copy.deepcopy(lin),):
+        torch.testing.assert_close(clone(x), lin(x), rtol=0, atol=0)
+    other = impose_linear_equivariance(torch.nn.Linear(rin.size, rout.size).double(), rin, rout)
+    other.load_state_dict(lin.state_dict())
+    torch.testing.assert_close(other(x), lin(x), rtol=0, atol=0)
+    # export: torch's own removal leaves a plain Linear with the projected values
+    y = lin(x)
+    parametrize.remove_parametrizations(lin, "weight")
+    parametrize.remove_parametrizations(lin, "bias")
+    assert type(lin) is torch.nn.Linear
+    torch.testing.assert_close(lin(x), y, rtol=0, atol=0)
+
+
+def test_impose_linear_equivariance_errors():
+    from symm_torch.nn import CommutingConstraint, InvariantConstraint, impose_linear_equivariance
+
+    C4 = symm.groups.cyclic(4)
+    reg, sign = C4.regular_rep(), C4.irreps()[1] + C4.irreps()[1]
+    with pytest.raises(ValueError, match="sizes"):
+        impose_linear_equivariance(torch.nn.Linear(3, 4), reg, reg)
+    with pytest.raises(TypeError, match=r"torch\.nn\.Linear"):
+        impose_linear_equivariance(torch.nn.Conv1d(4, 4, 1), reg, reg)
+    with pytest.raises(ValueError, match="dimension 0"):
+        CommutingConstraint(C4.trivial_rep(), sign)
+    with pytest.raises(ValueError, match="no trivial irrep"):
+        InvariantConstraint(sign)
+    with pytest.raises(ValueError, match="no trivial irrep"):
+        impose_linear_equivariance(torch.nn.Linear(4, 2), reg, sign)
+    lin = impose_linear_equivariance(torch.nn.Linear(4, 2, bias=False), reg, sign)
+    assert lin(torch.randn(3, 4)).shape == (3, 2)
+    with pytest.raises(ValueError, match="shape"):
+        CommutingConstraint(reg, reg)(torch.randn(3, 4))
+
+
+# ------------------------------------------------------------------------------------- running statistics
+def test_ema_stats_plain_and_symmetric(gname):
+    from symm_torch.nn import EMAStats, eEMAStats
+
+    G = GROUPS[gname]
+    rx, ry = REPS[gname], G.regular_rep()
+    gen = torch.Generator().manual_seed(0)
+    batches = [
+        (
+            torch.randn(40, rx.size, generator=gen, dtype=torch.float64) + 1,
+            torch.randn(40, ry.size, generator=gen, dtype=torch.float64),
+        )
+        for _ in range(3)
+    ]
+    for center in (True, False):
+        plain = EMAStats(rx.size, ry.size, momentum=0.3, center_with_running_mean=center).double()
+        sym = eEMAStats(rx, ry, momentum=0.3, center_with_running_mean=center).double()
+        # oracle: the plain EMA on orbit-augmented batches
+        aug = EMAStats(rx.size, ry.size, momentum=0.3, center_with_running_mean=center).double()
+        mats = [(torch.as_tensor(rx(g)), torch.as_tensor(ry(g))) for g in range(G.order)]
+        for x, y in batches:
+            out = sym(x, y)
+            assert out[0] is x and out[1] is y
+            plain(x, y)
+            xa = torch.cat([x @ a.T for a, _ in mats])
+            ya = torch.cat([y @ b.T for _, b in mats])
+            aug(xa, ya)
+        torch.testing.assert_close(sym.mean_x, aug.mean_x, rtol=1e-10, atol=1e-10)
+        torch.testing.assert_close(sym.mean_y, aug.mean_y, rtol=1e-10, atol=1e-10)
+        if center:  # (with batch centring the augmented set divides by |G|N − 1, not N − 1)
+            for which in ("xx", "yy", "yx"):
+                torch.testing.assert_close(sym.cov(which), aug.cov(which), rtol=1e-10, atol=1e-10)
+        for g in range(G.order):
+            a, b = mats[g]
+            torch.testing.assert_close(b @ sym.cov_yx @ a.T, sym.cov_yx, rtol=1e-10, atol=1e-10)
+            torch.testing.assert_close(a @ sym.mean_x, sym.mean_x, rtol=1e-10, atol=1e-10)
+        assert not torch.allclose(plain.cov_yx, sym.cov_yx)
+    # eval mode: no update; round trips; errors
+    sym.eval()
+    before = sym.cov_xx.clone()
+    sym(*batches[0])
+    assert torch.equal(before, sym.cov_xx)
+    other = eEMAStats(rx, ry).double()
+    other.load_state_dict(sym.state_dict())
+    torch.testing.assert_close(other.cov("yx"), sym.cov("yx"), rtol=0, atol=0)
+    import pickle
+
+    torch.testing.assert_close(pickle.loads(pickle.dumps(sym)).cov("xx"), sym.cov("xx"), rtol=0, atol=0)
+    with pytest.raises(ValueError, match=str(rx.size)):
+        sym(torch.randn(3, rx.size + 1, dtype=torch.float64), batches[0][1][:3])
+    with pytest.raises(TypeError, match="dtype"):
+        sym(batches[0][0].float(), batches[0][1].float())
+    with pytest.raises(TypeError, match="y must be given"):
+        sym(batches[0][0])

@@ -7,29 +7,40 @@
 - :class:`EquivMultivariateNormal` (0.8.1 name :class:`eMultivariateNormal`): an equivariant Gaussian head.
 - :class:`InvariantBias`, :class:`eAffine`: invariant bias; one scale per irreducible copy plus invariant bias.
 - :class:`eLayerNorm`, :class:`eRMSNorm`, :class:`eBatchNorm1d`: equivariant normalisation.
+- :class:`eConvTranspose1d` (and :class:`eConv1d`, the 0.8.1 name of :class:`eConv1D`).
+- :func:`impose_linear_equivariance` with :class:`CommutingConstraint` / :class:`InvariantConstraint`.
+- :class:`EMAStats`, :class:`eEMAStats`: running (symmetric) means and covariances.
 """
 
 from symm_torch._escnn import GSpace1D
 from symm_torch.nn._base import EquivariantModule
 from symm_torch.nn._basis import Change2DisentangledBasis, IrrepSubspaceNormPooling
-from symm_torch.nn._conv import eConv1D, eConv1d
+from symm_torch.nn._constraints import CommutingConstraint, InvariantConstraint, impose_linear_equivariance
+from symm_torch.nn._conv import eConv1D, eConv1d, eConvTranspose1d
 from symm_torch.nn._linear import eLinear
 from symm_torch.nn._norm import InvariantBias, eAffine, eBatchNorm1d, eLayerNorm, eRMSNorm
 from symm_torch.nn._normal import EquivMultivariateNormal, eMultivariateNormal
+from symm_torch.nn._stats import EMAStats, eEMAStats
 
 __all__ = [
     "Change2DisentangledBasis",
+    "CommutingConstraint",
+    "EMAStats",
     "EquivMultivariateNormal",
     "EquivariantModule",
     "GSpace1D",
     "InvariantBias",
+    "InvariantConstraint",
     "IrrepSubspaceNormPooling",
     "eAffine",
     "eBatchNorm1d",
     "eConv1D",
     "eConv1d",
+    "eConvTranspose1d",
+    "eEMAStats",
     "eLayerNorm",
     "eLinear",
     "eMultivariateNormal",
     "eRMSNorm",
+    "impose_linear_equivariance",
 ]

@@ -12,7 +12,7 @@ from symm_torch.nn._base import EquivariantModule
 from symm_torch.nn._hom import check_init_scheme, expand_hom, init_hom, register_hom
 from symm_torch.nn._linear import register_invariant_bias
 
-__all__ = ["eConv1D", "eConv1d"]
+__all__ = ["eConv1D", "eConv1d", "eConvTranspose1d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -194,3 +194,129 @@ class eConv1d(eConv1D):
         if not isinstance(basis_expansion, str):
             raise TypeError(f"basis_expansion must be a str, got {basis_expansion!r}")
         super().__init__(in_rep, out_rep, kernel_size, init_scheme=init_scheme, **conv1d_kwargs)
+
+
+class eConvTranspose1d(EquivariantModule):
+    r"""A G-equivariant ``torch.nn.ConvTranspose1d``: ``G`` acts on the channels, trivially on the time axis.
+
+    .. math::
+
+        y[:, s t + d k - p] \mathrel{+}= W_k\, x[:, t], \qquad W_k \in \mathrm{Hom}_G(\rho_{in}, \rho_{out})
+
+    plus an invariant bias, so ``convT(ρ_in(g) x) = ρ_out(g) convT(x)``. Every tap ``W_k`` is parameterised
+    as in :class:`eConv1D` (``weight_params`` of shape ``(K, hom_dim)``); torch's kernel is
+    ``weight[:, :, k] = W_kᵀ``.
+
+    Parameters
+    ----------
+    in_rep, out_rep : symm.Rep or escnn FieldType
+        Channel representations (``C_in``, ``C_out``).
+    kernel_size, stride, padding, output_padding, dilation : int
+        As in ``torch.nn.ConvTranspose1d``.
+    bias : bool
+        Learn an invariant bias.
+    init_scheme : str
+        As in :class:`eConv1D` (default ``"xavier_uniform"``, symm-learning 0.8.1's).
+    init_gain : float, optional
+
+    Notes
+    -----
+    Input ``(B, C_in, T)`` or ``(C_in, T)``; output ``(B, C_out, T_out)`` or ``(C_out, T_out)`` with
+    ``T_out = (T − 1) s − 2p + d (K − 1) + output_padding + 1``. The expanded kernel is cached in eval mode.
+    ``ValueError`` at construction when ``Hom_G(in_rep, out_rep) = 0``.
+    """
+
+    def __init__(
+        self,
+        in_rep: Any,
+        out_rep: Any,
+        kernel_size: int = 3,
+        stride: int = 1,
+        padding: int = 0,
+        output_padding: int = 0,
+        dilation: int = 1,
+        bias: bool = True,
+        init_scheme: str = "xavier_uniform",
+        init_gain: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.in_type, self.out_type = in_rep, out_rep
+        self.in_rep = as_rep(in_rep, "in_rep")
+        self.out_rep = as_rep(out_rep, "out_rep")
+        check_same_group(self.in_rep, self.out_rep, ("in_rep", "out_rep"))
+        self.kernel_size = _positive_int(kernel_size, "kernel_size")
+        self.stride = _positive_int(stride, "stride")
+        self.dilation = _positive_int(dilation, "dilation")
+        self.padding = _positive_int(padding, "padding", minimum=0)
+        self.output_padding = _positive_int(output_padding, "output_padding", minimum=0)
+        if self.output_padding >= max(self.stride, self.dilation):
+            raise ValueError(
+                f"output_padding ({self.output_padding}) must be smaller than stride or dilation "
+                f"({self.stride}, {self.dilation}), as in torch.nn.ConvTranspose1d"
+            )
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be a bool, got {bias!r}")
+        self.init_scheme = check_init_scheme(init_scheme)
+        self.init_gain = None if init_gain is None else float(init_gain)
+        self._plan = register_hom(self, self.in_rep, self.out_rep)
+        self.weight_params = torch.nn.Parameter(torch.empty(self.kernel_size, self._plan.dim))
+        register_invariant_bias(self, self.out_rep, bias)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw the kernel from ``init_scheme``; zero bias."""
+        with torch.no_grad():
+            self.weight_params.copy_(init_hom(self._plan, self.init_scheme, self.init_gain, self.kernel_size))
+            if self.bias_params is not None:
+                self.bias_params.zero_()
+
+    def _expand_params(self, theta: torch.Tensor, beta: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+        weight = expand_hom(self, self._plan, theta).permute(2, 1, 0)  # (K, out, in) -> (in, out, K)
+        return (weight,) if beta is None else (weight, self.Q_inv @ beta)
+
+    def expanded(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(kernel (C_in, C_out, K), bias (C_out,) or None)``, cached in eval mode."""
+        params = tuple(p for p in (self.weight_params, self.bias_params) if p is not None)
+        out = self._cached(params, self._expand_params)
+        return out[0], (out[1] if len(out) > 1 else None)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The expanded kernel, shape (C_in, C_out, K), as ``torch.nn.ConvTranspose1d.weight``."""
+        return self.expanded()[0]
+
+    @property
+    def bias(self) -> torch.Tensor | None:
+        """The expanded invariant bias, shape (C_out,), or ``None``."""
+        return self.expanded()[1]
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.ndim not in (2, 3):
+            raise ValueError(
+                f"x must have shape (B, {self.in_rep.size}, T) or ({self.in_rep.size}, T), got "
+                f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
+            )
+        self._check_features(x, -2)
+        weight, bias = self.expanded()
+        return F.conv_transpose1d(x, weight, bias, self.stride, self.padding, self.output_padding, 1, self.dilation)
+
+    def export(self) -> torch.nn.ConvTranspose1d:
+        """A ``torch.nn.ConvTranspose1d`` with the expanded kernel and bias."""
+        weight, bias = self.expanded()
+        conv = torch.nn.ConvTranspose1d(
+            self.in_rep.size,
+            self.out_rep.size,
+            self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            output_padding=self.output_padding,
+            dilation=self.dilation,
+            bias=bias is not None,
+            device=weight.device,
+            dtype=weight.dtype,
+        )
+        with torch.no_grad():
+            conv.weight.copy_(weight)
+            if bias is not None:
+                conv.bias.copy_(bias)
+        return conv
