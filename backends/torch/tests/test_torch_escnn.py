@@ -82,9 +82,10 @@ def test_pooling_basis_imlp_normal_geometric_tensors(escnn_group):
         _check_escnn_equivariance(module, in_type, x)
     head = EquivMultivariateNormal(in_type, diagonal=False)
     z = head.in_type(torch.randn(3, head.in_type.size))
-    mean, _ = head(z)
+    mean, _ = head.mean_and_covariance(z)
     assert isinstance(mean, GeometricTensor) and mean.type == in_type
     assert isinstance(head.get_distribution(z), torch.distributions.MultivariateNormal)
+    torch.testing.assert_close(head(z).mean, mean.tensor)
 
 
 def test_econv1d_on_gspace1d(escnn_group):
@@ -145,3 +146,25 @@ def test_escnn_linear_and_elinear_span_the_same_space():
     W = escnn.nn.Linear(in_type, out_type, bias=False).export().weight.detach().double().numpy()
     rin, rout = symm.Rep.from_escnn(in_type), symm.Rep.from_escnn(out_type)
     np.testing.assert_allclose(symm.project_equivariant(W, rin, rout), W, atol=1e-6)
+
+
+def test_new_layers_take_field_types(escnn_group):
+    from symm_torch.nn import InvariantBias, eAffine, eBatchNorm1d, eConvTranspose1d, eLayerNorm, eRMSNorm
+
+    _, in_type, _ = _types(escnn_group)
+    x = in_type(torch.randn(6, in_type.size))
+    for module in (InvariantBias(in_type), eAffine(in_type), eLayerNorm(in_type), eRMSNorm(in_type)):
+        y = module(x)
+        assert isinstance(y, GeometricTensor) and y.type == in_type
+        _check_escnn_equivariance(module, in_type, x)
+    bn = eBatchNorm1d(in_type).eval()
+    assert bn(x).type == in_type
+    _check_escnn_equivariance(bn, in_type, x)
+    gs = GSpace1D(escnn_group)
+    t_in = FieldType(gs, [escnn_group.regular_representation])
+    t_out = FieldType(gs, [escnn_group.regular_representation] * 2)
+    conv = eConvTranspose1d(t_in, t_out, 3, stride=2)
+    xt = t_in(torch.randn(2, t_in.size, 5))
+    yt = conv(xt)
+    assert isinstance(yt, GeometricTensor) and yt.type == t_out and yt.tensor.shape == (2, t_out.size, 11)
+    _check_escnn_equivariance(conv, t_in, xt)

@@ -48,6 +48,7 @@ def test_init_scheme_errors_and_gain():
         eLinear(G.regular_rep(), G.regular_rep(), init_scheme="orthogonal")
     with pytest.raises(ValueError, match="init_scheme"):
         EMLP(G.regular_rep(), G.regular_rep(), init_scheme="he")
+    assert eLinear(G.regular_rep(), G.regular_rep(), init_scheme="he_normal").init_scheme == "kaiming_normal"
     torch.manual_seed(0)
     a = eLinear(G.regular_rep(), G.regular_rep(), init_scheme="kaiming_uniform", init_gain=3.0)
     assert float(a.weight_params.abs().max()) <= 3.0 * np.sqrt(3.0) + 1e-6

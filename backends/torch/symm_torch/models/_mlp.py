@@ -168,8 +168,8 @@ class EMLP(EquivariantModule):
         for i in range(len(reps) - 1):
             last = i == len(reps) - 2
             gain = None
-            if init_scheme != "identity":
-                gain = OUTPUT_GAIN if last else (HIDDEN_XAVIER_GAIN if init_scheme.startswith("xavier") else None)
+            if self.init_scheme != "identity":
+                gain = OUTPUT_GAIN if last else (HIDDEN_XAVIER_GAIN if self.init_scheme.startswith("xavier") else None)
             layers.append(eLinear(reps[i], reps[i + 1], bias=bias, init_scheme=init_scheme, init_gain=gain))
             if not last:
                 layers.append(_activation(activation))

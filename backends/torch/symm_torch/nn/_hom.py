@@ -157,10 +157,14 @@ INIT_SCHEMES = ("xavier_normal", "xavier_uniform", "kaiming_normal", "kaiming_un
 _DEFAULT_GAIN = {"xavier_normal": 1.0, "xavier_uniform": 1.0, "kaiming_normal": 2**0.5, "kaiming_uniform": 2**0.5}
 
 
+_SCHEME_ALIASES = {"he_normal": "kaiming_normal", "he_uniform": "kaiming_uniform"}  # symm-learning 0.8.1's names
+
+
 def check_init_scheme(init_scheme: object) -> str:
-    """``init_scheme`` itself if it is one of :data:`INIT_SCHEMES`; ``ValueError`` otherwise."""
+    """The scheme's name if it is one of :data:`INIT_SCHEMES` (or ``"he_*"``, read as ``"kaiming_*"``)."""
+    init_scheme = _SCHEME_ALIASES.get(init_scheme, init_scheme)  # type: ignore[call-overload]
     if init_scheme not in INIT_SCHEMES:
-        raise ValueError(f"init_scheme must be one of {INIT_SCHEMES}, got {init_scheme!r}")
+        raise ValueError(f"init_scheme must be one of {INIT_SCHEMES} (or he_normal / he_uniform), got {init_scheme!r}")
     return init_scheme  # type: ignore[return-value]
 
 
@@ -198,7 +202,7 @@ def init_hom(
 
     The fans are per irrep block (:func:`fans`); uniform schemes use the bound ``√3 · std``.
     """
-    check_init_scheme(init_scheme)
+    init_scheme = check_init_scheme(init_scheme)
     K = 1 if kernel_size is None else kernel_size
     shape = (plan.dim,) if kernel_size is None else (K, plan.dim)
     if init_scheme == "identity":
