@@ -1,7 +1,15 @@
 """Every backend x the same tests; escnn interop; lint; docs; bench.
 
-``nox`` with no arguments runs the default sessions: the CPU test sessions, ``escnn``, ``lint`` and ``docs``.
+``nox`` with no arguments runs the 8 default sessions, each in its own virtual environment under ``.nox/``:
+``tests(numpy)``, ``tests(array_api_strict)``, ``tests(torch)``, ``tests(jax)``, ``tests(dask)``, ``escnn``,
+``lint`` and ``docs``. On 2 CPU cores that is about 17 minutes and about 5 GB of disk the first time (most of
+both for installing torch and jax into several environments; ``nox -r`` reuses them). The quick check is
+``nox -s "tests(numpy)"``: the NumPy suite and the docstring examples, about 30 s after its first install.
 GPU sessions are tagged ``gpu`` (``nox -t gpu``); benchmarks are ``nox -s bench``.
+
+pytest runs with ``-rfE``: failures and errors are listed one by one, and skips are summarised once at the end,
+one line per distinct reason with its count (``.ci/skip_summary.py``). Most skips are expected: a session
+runs one array backend, so the other backends' parametrisations skip as "not selected in this session".
 
 Environment:
     SYMM_TORCH_REQ       pip requirement for torch (default ``torch``). CI pins ``torch==2.13.0``,
@@ -27,7 +35,9 @@ nox.options.error_on_missing_interpreters = True
 PYTHON = "3.11"
 TORCH_PLUGIN = "backends/torch"
 TEST_DEPS = ["pytest>=7", "array-api-strict>=2.0"]
-LINT_PATHS = ["symm", "backends", "tests", "benchmarks", "docs", "noxfile.py"]
+LINT_PATHS = ["symm", "backends", "tests", "benchmarks", "docs", "noxfile.py", ".ci"]
+README = "README.md"
+PYTEST_REPORT = ["-rfE", "-p", "skip_summary"]  # the plugin is .ci/skip_summary.py (PYTHONPATH below)
 
 # backend id -> (extra pip requirements, SYMM_BACKENDS value)
 BACKENDS: dict[str, tuple[list[str], str]] = {
@@ -96,9 +106,36 @@ def _pytest(session: nox.Session, backends: str, *, torch_plugin: bool) -> None:
         "-m",
         "pytest",
         *paths,
+        *PYTEST_REPORT,
         *session.posargs,
-        env={"SYMM_BACKENDS": backends, "JAX_ENABLE_X64": "1"},
+        env={"SYMM_BACKENDS": backends, "JAX_ENABLE_X64": "1", "PYTHONPATH": _ci_path()},
     )
+
+
+def _ci_path() -> str:
+    """``.ci`` (for the pytest plugin ``skip_summary``) in front of any ``PYTHONPATH`` already set."""
+    ci = os.path.abspath(".ci")
+    return os.pathsep.join(p for p in (ci, os.environ.get("PYTHONPATH", "")) if p)
+
+
+def readme_plugin_install() -> list[str]:
+    """The pip arguments of the README's plugin line (``pip install ... ./backends/torch ...``).
+
+    The docs session installs the plugin with exactly this line, so the line is tested by ``nox``. A torch
+    requirement in it is replaced by ``SYMM_TORCH_REQ`` when that is set (CI pins a CPU build).
+    """
+    import shlex
+
+    with open(README, encoding="utf-8") as f:
+        lines = [line for line in f if line.startswith("pip install") and "./backends/torch" in line]
+    if len(lines) != 1:
+        raise RuntimeError(
+            f"{README} must have exactly one 'pip install ... ./backends/torch' line, found {len(lines)}"
+        )
+    words = shlex.split(lines[0].split("&&")[0].split("#")[0])[2:]  # drop "pip install"
+    if os.environ.get("SYMM_TORCH_REQ"):
+        words = [_torch_req() if w.startswith("torch") and not w.startswith("torch_") else w for w in words]
+    return words
 
 
 @nox.session(python=PYTHON)
@@ -121,7 +158,9 @@ def tests(session: nox.Session, backend: str) -> None:
     _install_symm(session, torch_plugin=uses_torch)
     _pytest(session, selection, torch_plugin=uses_torch)
     if backend == "numpy":  # every docstring example of the core runs
-        session.run("python", "-m", "pytest", "--doctest-modules", "symm", "-q")
+        session.run(
+            "python", "-m", "pytest", "--doctest-modules", "symm", "-q", *PYTEST_REPORT, env={"PYTHONPATH": _ci_path()}
+        )
 
 
 @nox.session(python=PYTHON)
@@ -147,6 +186,9 @@ def escnn(session: nox.Session) -> None:
         "escnn.nn.FieldType(escnn.gspaces.no_base_space(G), [G.regular_representation])",
     )
     _pytest(session, "numpy,torch", torch_plugin=True)
+    # The gallery's escnn example cannot run in the docs session (escnn needs numpy<2): it runs here.
+    for script in sorted(glob.glob("docs/gallery/*escnn*.py")):
+        session.run("python", script, env={"MPLBACKEND": "agg"})
 
 
 @nox.session(python=PYTHON)
@@ -160,10 +202,29 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the Sphinx site with warnings as errors and execute every example in it (doctest builder)."""
-    _install(session, "-r", "docs/requirements.txt", _torch_req(), "jax")
-    _install_symm(session, torch_plugin=True)
+    """Build the Sphinx site with warnings as errors: the example gallery runs (sphinx-gallery), then every
+    ``>>>`` example runs (doctest builder).
+
+    symm and the torch plugin are installed with the README's plugin line, so that line is tested here; the
+    gallery's EMLP example then runs a forward pass and training with the installed plugin.
+    """
+    _install(session, "-r", "docs/requirements.txt", "jax")
+    plugin_line = readme_plugin_install() if _has_torch_plugin() else [".", _torch_req()]
+    _install(session, *plugin_line)
+    info = session.run("python", "-m", "symm", "info", "--no-devices", silent=True)
+    if _has_torch_plugin() and "symm-torch" not in (info or ""):
+        session.error(f"the README's plugin line ({' '.join(plugin_line)}) did not install a plugin symm finds")
+    t0 = time.perf_counter()
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", *session.posargs)
+    session.log(f"html build (with the example gallery) took {time.perf_counter() - t0:.1f}s")
+    # Every executed gallery example (plot_*.py) must have put its figure into the HTML.
+    missing = [
+        path
+        for path in sorted(glob.glob("docs/gallery/plot_*.py"))
+        if not os.path.exists(f"docs/_build/html/_images/sphx_glr_{os.path.basename(path)[:-3]}_001.png")
+    ]
+    if missing:
+        session.error(f"gallery examples without a figure in docs/_build/html/_images: {', '.join(missing)}")
     session.run(
         "sphinx-build",
         "-W",
