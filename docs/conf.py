@@ -41,19 +41,28 @@ extensions = [
     "sphinx.ext.intersphinx",
     "numpydoc",
     "matplotlib.sphinxext.plot_directive",
+    "sphinx_gallery.gen_gallery",
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "gallery/*.rst", "auto_examples/*.ipynb"]
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 
-html_theme = "alabaster"
-html_static_path: list[str] = []
+# pydata-sphinx-theme (the theme of NumPy, SciPy, pandas, ...): a wide content column, and code blocks that
+# scroll instead of being cut off; custom.css widens the page a little more and wraps nothing.
+html_theme = "pydata_sphinx_theme"
+html_title = "symm"
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_theme_options = {
-    "description": "statistics and learning with symmetry priors, on any array library",
-    "fixed_sidebar": True,
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc", "sourcelink"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
 }
+html_sidebars = {"index": [], "getting-started": [], "math": [], "benchmarks": [], "from-symm-learning": []}
 
 # -- API reference -------------------------------------------------------------------------------------
 autosummary_generate = True
@@ -118,6 +127,28 @@ def _ellipsis_in_literals(app, what, name, obj, options, lines) -> None:
 def setup(app):
     app.connect("autodoc-process-docstring", _ellipsis_in_literals, priority=100)
 
+
+# -- example gallery (sphinx-gallery) --------------------------------------------------------------------
+# docs/gallery/plot_*.py are executed at build time (figures, printed output and run time on each page;
+# sg_execution_times lists the times). Other scripts there are shown but not run here: escnn_interop.py needs
+# escnn, hence numpy<2, and runs in the escnn nox session instead. A failing example fails the build.
+sphinx_gallery_conf = {
+    "examples_dirs": str(HERE / "gallery"),
+    "gallery_dirs": str(HERE / "auto_examples"),
+    "filename_pattern": r"[\\/]plot_",
+    "within_subsection_order": "FileNameSortKey",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "matplotlib_animations": False,
+    "image_scrapers": ("matplotlib",),
+    "reset_modules": ("matplotlib",),
+    "show_memory": False,
+    "min_reported_time": 0,
+    "plot_gallery": "True",
+}
+if importlib.util.find_spec("symm_torch") is None:
+    # Without the plugin (a core-only docs build), show the torch examples without running them.
+    sphinx_gallery_conf["filename_pattern"] = r"[\\/]plot_(?!.*(emlp|torch))"
 
 # -- figures -------------------------------------------------------------------------------------------
 plot_include_source = False
