@@ -310,3 +310,20 @@ def test_ema_stats_plain_and_symmetric(gname):
         sym(batches[0][0].float(), batches[0][1].float())
     with pytest.raises(TypeError, match="y must be given"):
         sym(batches[0][0])
+
+
+@pytest.mark.compile
+def test_torch_compile_new_layers():
+    from symm_torch.nn import eConvTranspose1d
+
+    torch._dynamo.reset()
+    G = symm.groups.dihedral(3)
+    R = G.regular_rep() * 2
+    seq = torch.nn.Sequential(eLayerNorm(R), eBatchNorm1d(R), eAffine(R), eRMSNorm(R), InvariantBias(R)).double()
+    x = torch.randn(8, 12, dtype=torch.float64)
+    out = torch.compile(seq)(x)  # training mode: batch statistics through symm.var_mean
+    torch.testing.assert_close(out, seq(x), rtol=1e-10, atol=1e-10)
+    out.sum().backward()
+    conv = eConvTranspose1d(G.regular_rep(), R, 3, stride=2).double()
+    xt = torch.randn(2, 6, 5, dtype=torch.float64)
+    torch.testing.assert_close(torch.compile(conv)(xt), conv(xt), rtol=1e-10, atol=1e-10)
