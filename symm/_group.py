@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import threading
+import weakref
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,8 +17,15 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_MAX_ORDER", "Group"]
 
 DEFAULT_MAX_ORDER = 10**5
+#: Most bytes the element data of one closure may take (``order × D² × 8`` for matrices, ``order × n × 8`` for
+#: permutations of ``n`` points); a closure that would need more raises ``ValueError`` before allocating it.
+CLOSURE_MEMORY_BUDGET = 2 * 2**30
 _MATRIX_KEY_SCALE = 1e6  # matrix entries are compared after rounding to 1e-6
-_GROUPS: dict[Any, Group] = {}
+_ANGLE_TOL = 1e-5  # g^q counts as the identity when q times an eigenvalue angle is within this of 2π·Z
+# Intern table: content key -> group. Weak values, so a group nobody uses is collected; the lock makes
+# lookup + construction atomic, so concurrent first use builds one group.
+_GROUPS: weakref.WeakValueDictionary[Any, Group] = weakref.WeakValueDictionary()
+_GROUPS_LOCK = threading.Lock()
 
 
 class Group:
@@ -38,10 +48,11 @@ class Group:
 
     def __init__(self, kind: str, generators: np.ndarray, *, name: str | None, max_order: int) -> None:
         self._kind = kind  # "perm" or "matrix"
-        self.name = name or f"Group({kind}, {len(generators)} generators)"
         self.max_order = int(max_order)
         self._generator_data = generators
         self._closure(generators)
+        n_gens = len(generators)
+        self.name = name or f"Group({kind}, {n_gens} generator{'s' * (n_gens != 1)}, order {self.order})"
         self._irreps: list[Irrep] = []
         self._registry_complete = False  # every irrep registered, ids numbered in canonical order
         self._registry_open = False  # too large to complete: irreps register as met, with content ids
@@ -51,6 +62,9 @@ class Group:
         self._escnn_group: Any = None
         self._escnn_elements: list[Any] | None = None
         self._rep_cache: dict[str, Rep] = {}
+        # reps of groups with corresponding generators, re-expressed on this group (symm._rep._common_group); keyed
+        # weakly by the original rep and held by this group only, so neither side keeps the other alive
+        self._regrouped: weakref.WeakKeyDictionary[Rep, Rep] = weakref.WeakKeyDictionary()
         self._level_cache: list[np.ndarray] | None = None
 
     # ------------------------------------------------------------------ construction
@@ -70,18 +84,19 @@ class Group:
             ``p[i]`` is the image of point ``i``.
         name : str, optional
         max_order : int
-            Raise ``ValueError`` if the group has more elements than this.
+            Raise ``ValueError`` if the group has more elements than this (also when the group was built
+            before with a larger ``max_order``).
+
+        Raises
+        ------
+        TypeError
+            If an entry is not an integer (floats with integral values are accepted).
+        ValueError
+            If a row is not a permutation, or the group is larger than ``max_order``.
         """
-        try:
-            perms = np.asarray(permutations, dtype=np.int64)
-        except (TypeError, ValueError) as err:
-            raise ValueError("permutations must be a rectangular array of integers") from err
-        if perms.ndim != 2 or perms.shape[0] == 0:
-            raise ValueError(f"permutations must have shape (n_generators, n_points), got shape {perms.shape}")
-        n = perms.shape[1]
-        for i, p in enumerate(perms):
-            if not np.array_equal(np.sort(p), np.arange(n)):
-                raise ValueError(f"permutations[{i}] = {p.tolist()} is not a permutation of 0..{n - 1}")
+        perms = _as_permutation_array(permutations)
+        _check_name(name)
+        max_order = _check_max_order(max_order)
         return cls._cached("perm", perms, name, max_order)
 
     @classmethod
@@ -94,8 +109,19 @@ class Group:
         name : str, optional
         max_order : int
             Raise ``ValueError`` if the closure has more elements than this (an infinite group never closes).
+
+        Raises
+        ------
+        ValueError
+            If the matrices are not a stack of square matrices, or do not generate a finite group of order at
+            most ``max_order``. Generators, their pairwise products and commutators whose eigenvalues are not
+            roots of unity of order ``<= max_order`` are found before the closure is taken, with ``O(D²)``
+            memory; a closure whose elements would take more than :data:`CLOSURE_MEMORY_BUDGET` bytes stops
+            before allocating them.
         """
         mats = _as_matrix_stack(matrices, "matrices")
+        _check_name(name)
+        max_order = _check_max_order(max_order)
         return cls._cached("matrix", mats, name, max_order)
 
     @classmethod
@@ -115,17 +141,22 @@ class Group:
             key = (kind, data.shape, _matrix_key(data))
         else:
             key = (kind, data.shape, data.tobytes())
-        group = _GROUPS.get(key)
-        if group is None:
-            group = cls(kind, data, name=name, max_order=max_order)
-            _GROUPS[key] = group
+        with _GROUPS_LOCK:
+            group = _GROUPS.get(key)
+            if group is None:
+                group = cls(kind, data, name=name, max_order=max_order)
+                _GROUPS[key] = group
+        if group.order > max_order:  # built before under a larger max_order: fail as a fresh closure would
+            raise ValueError(_too_large(max_order))
         return group
 
     def _closure(self, gens: np.ndarray) -> None:
         if self._kind == "perm":
             identity = np.arange(gens.shape[1])
         else:
+            _check_finite_orders(gens, self.max_order)
             identity = np.eye(gens.shape[1])
+        budget = max(1, CLOSURE_MEMORY_BUDGET // identity.nbytes)  # elements whose data fit the memory budget
         elements = [identity]
         index = {self._key(identity): 0}
         parent, parent_gen = [-1], [-1]
@@ -139,9 +170,13 @@ class Group:
                 j = index.get(k)
                 if j is None:
                     if len(elements) >= self.max_order:
+                        raise ValueError(_too_large(self.max_order))
+                    if len(elements) >= budget:
                         raise ValueError(
-                            f"the generators do not close into a finite group of order <= {self.max_order} "
-                            "(pass max_order=... to allow larger groups)"
+                            f"the closure would need more than CLOSURE_MEMORY_BUDGET = "
+                            f"{CLOSURE_MEMORY_BUDGET / 2**30:g} GiB: it has {len(elements)} elements of "
+                            f"{identity.nbytes} bytes (shape {identity.shape}) and has not closed, below "
+                            f"max_order={self.max_order}; the group is too large or infinite"
                         )
                     if self._kind == "matrix" and not np.all(np.abs(prod) < 1e6):
                         raise ValueError("the matrices do not generate a finite group (entries grow without bound)")
@@ -226,9 +261,20 @@ class Group:
 
     # ------------------------------------------------------------------ reps and irreps
     def trivial_rep(self, size: int = 1) -> Rep:
-        """``size`` copies of the trivial representation."""
+        """``size`` copies of the trivial representation.
+
+        Parameters
+        ----------
+        size : int
+            The dimension, at least 1.
+        """
         from symm._rep import Rep
 
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
+            raise TypeError(f"size must be an integer >= 1, got {size!r}")
+        if size < 1:
+            raise ValueError(f"size must be an integer >= 1, got {size!r}")
+        size = int(size)
         return Rep(self, np.broadcast_to(np.eye(size), (len(self.generators), size, size)), name="trivial")
 
     def regular_rep(self) -> Rep:
@@ -321,8 +367,8 @@ def _matrix_key(m: np.ndarray) -> bytes:
 
 
 def _as_matrix_stack(matrices: Any, name: str) -> np.ndarray:
-    try:
-        mats = np.asarray(matrices, dtype=np.float64)
+    try:  # a copy: the caller's array is neither aliased nor made read-only
+        mats = np.array(matrices, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be a stack of real square matrices") from err
     if mats.ndim == 2:
@@ -332,3 +378,186 @@ def _as_matrix_stack(matrices: Any, name: str) -> np.ndarray:
     if not np.all(np.isfinite(mats)):
         raise ValueError(f"{name} contains NaN or infinite entries")
     return mats
+
+
+def _short(obj: Any, limit: int = 80) -> str:
+    text = repr(obj)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _too_large(max_order: int) -> str:
+    return (
+        f"the generators do not close into a finite group of order <= {max_order} "
+        "(pass max_order=... to allow larger groups)"
+    )
+
+
+def _check_name(name: Any) -> None:
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"name must be a str or None, got {_short(name)}")
+
+
+def _check_max_order(max_order: Any) -> int:
+    if isinstance(max_order, (bool, np.bool_)) or not isinstance(max_order, (int, np.integer)):
+        raise TypeError(f"max_order must be an integer >= 1, got {_short(max_order)}")
+    if max_order < 1:
+        raise ValueError(f"max_order must be an integer >= 1, got {max_order!r}")
+    return int(max_order)
+
+
+def _as_permutation_array(permutations: Any) -> np.ndarray:
+    """``permutations`` as a fresh int64 array (n_generators, n_points), each row a permutation of 0..n-1."""
+    try:
+        raw = np.array(permutations)
+    except (TypeError, ValueError) as err:  # ragged rows
+        raise ValueError(f"permutations must be a rectangular array of integers, got {_short(permutations)}") from err
+    if raw.dtype.kind == "f":
+        bad = ~np.isfinite(raw) | (raw != np.round(raw))
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise TypeError(
+                f"permutations must hold integers, got the non-integer entry {raw[where].item()!r} at index {where} "
+                f"in {_short(permutations)}"
+            )
+    elif raw.dtype.kind not in "iu" and raw.size:
+        raise TypeError(f"permutations must hold integers, got {raw.dtype} entries in {_short(permutations)}")
+    perms = raw.astype(np.int64)
+    if perms.ndim != 2 or perms.shape[0] == 0 or perms.shape[1] == 0:
+        raise ValueError(f"permutations must have shape (n_generators, n_points), got shape {perms.shape}")
+    n = perms.shape[1]
+    for i, p in enumerate(perms):
+        if not np.array_equal(np.sort(p), np.arange(n)):
+            raise ValueError(f"permutations[{i}] = {_short(p.tolist())} is not a permutation of 0..{n - 1}")
+    return perms
+
+
+# ---------------------------------------------------------------------------- groups that meet by content
+def _generators_correspond(ga: Group, gb: Group) -> bool:
+    """Whether ``g_s ↦ h_s`` (generator ``s`` of ``ga`` to generator ``s`` of ``gb``) extends to an isomorphism.
+
+    Equivalently, the paired generators ``diag(g_s, h_s)`` generate a group of order ``|ga| = |gb|``. The map is
+    carried along ``ga``'s breadth-first tree and checked on every edge of its Cayley graph: ``O(|S|·|G|)``
+    integer work, no matrices.
+    """
+    n_gens = len(ga.generators)
+    if n_gens != len(gb.generators) or ga.order != gb.order:
+        return False
+    table_b = gb._left_table
+    phi = [0] * ga.order
+    for i, (p, s) in enumerate(zip(ga._parent.tolist(), ga._parent_gen.tolist(), strict=True)):
+        if i:  # element i = g_s · (element p), so phi(i) = h_s · phi(p)
+            phi[i] = int(table_b[s, phi[p]])
+    phi_arr = np.asarray(phi, dtype=np.int64)
+    return all(np.array_equal(phi_arr[ga._left_table[s]], table_b[s][phi_arr]) for s in range(n_gens))
+
+
+def _paired_order(ga: Group, gb: Group, limit: int = 2**25) -> int | None:
+    """Order of the subgroup of ``ga × gb`` generated by the pairs ``(g_s, h_s)``; ``None`` if ``|ga|·|gb| > limit``."""
+    nb = gb.order
+    if ga.order * nb > limit or len(ga.generators) != len(gb.generators):
+        return None
+    seen = np.zeros(ga.order * nb, dtype=bool)
+    seen[0] = True
+    frontier = np.zeros(1, dtype=np.int64)
+    while frontier.size:
+        i, j = np.divmod(frontier, nb)
+        steps = [ga._left_table[s][i] * nb + gb._left_table[s][j] for s in range(len(ga.generators))]
+        nxt = np.unique(np.concatenate(steps))
+        frontier = nxt[~seen[nxt]]
+        seen[frontier] = True
+    return int(seen.sum())
+
+
+# ---------------------------------------------------------------------------- finite-order checks of matrices
+_PAIR_CHECK_FLOPS = 4e9  # products and commutators of generator pairs are checked while their cost stays below this
+
+
+def _check_finite_orders(mats: np.ndarray, max_order: int) -> None:
+    """Raise ``ValueError`` if a generator, a product of two or a commutator has order > ``max_order`` or infinite.
+
+    Each matrix costs one eigenvalue problem (``O(D³)`` time, ``O(D²)`` memory), so an infinite or too large
+    group is usually refused before the closure allocates ``max_order`` matrices. Passing does not prove the
+    group finite: the closure stays bounded by ``max_order`` and :data:`CLOSURE_MEMORY_BUDGET`.
+    """
+    n, d = mats.shape[0], mats.shape[1]
+    for s in range(n):
+        _check_element_order(mats[s], f"matrices[{s}]", max_order)
+    pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
+    flops = 0.0
+    for a, b in pairs:
+        flops += 60.0 * d**3  # two products, two inverses, two eigenvalue problems
+        if flops > _PAIR_CHECK_FLOPS:
+            break
+        ga, gb = mats[a], mats[b]
+        _check_element_order(ga @ gb, f"matrices[{a}] @ matrices[{b}]", max_order)
+        comm = ga @ gb @ np.linalg.inv(ga) @ np.linalg.inv(gb)
+        _check_element_order(comm, f"the commutator of matrices[{a}] and matrices[{b}]", max_order)
+
+
+def _check_element_order(m: np.ndarray, label: str, max_order: int) -> None:
+    """Raise ``ValueError`` unless ``m`` looks like a matrix of finite order ``<= max_order``.
+
+    The order of a diagonalisable ``m`` whose eigenvalues are ``exp(2πi p_k/q_k)`` is ``lcm(q_k)``. Each
+    ``q_k`` is the smallest continued-fraction denominator ``q`` of the angle with ``q · angle`` within
+    :data:`_ANGLE_TOL` of ``2π·Z``; an angle with none ``<= max_order`` is irrational or too fine. A matrix
+    that is not orthogonal is also checked to satisfy ``m^L = I`` for that lcm ``L`` (a shear has all its
+    eigenvalues 1 and infinite order).
+    """
+    d = m.shape[0]
+    orthogonal = float(np.abs(m.T @ m - np.eye(d)).max()) <= 1e-8
+    cond = 1.0 if orthogonal else float(np.linalg.cond(m))
+    if not np.isfinite(cond):
+        raise ValueError(f"{label} is singular, so these matrices do not generate a group")
+    tol = _ANGLE_TOL * cond
+    lam = np.linalg.eigvals(m)
+    modulus = np.abs(lam)
+    k = int(np.argmax(np.abs(modulus - 1.0)))
+    if abs(modulus[k] - 1.0) > tol:
+        raise ValueError(
+            f"{label} has an eigenvalue of modulus {modulus[k]:.6g}; its powers grow or shrink without bound, so "
+            "these matrices do not generate a finite group (a matrix of finite order has all its eigenvalues on "
+            "the unit circle)"
+        )
+    turns = np.abs(np.angle(lam)) / (2 * np.pi)  # in [0, 1/2]; conjugate pairs coincide
+    order = 1
+    for x in np.unique(np.round(turns, 12)):
+        q = _root_of_unity_order(float(x), max_order, tol)
+        if q is None:
+            raise ValueError(
+                f"{label} has infinite order or order > max_order={max_order}: it has the eigenvalue angle "
+                f"{2 * np.pi * x:.9g} rad = 2π·{x:.9g}, which is not a multiple of 2π/q for any q <= {max_order} "
+                "(pass max_order=... to allow larger groups)"
+            )
+        order = math.lcm(order, q)
+        if order > max_order:
+            raise ValueError(
+                f"{label} has order >= {order} > max_order={max_order} (the lcm of its eigenvalues' orders); "
+                "pass max_order=... to allow larger groups"
+            )
+    if not orthogonal:  # orthogonal matrices are diagonalisable: the eigenvalues settle the order
+        err = float(np.abs(np.linalg.matrix_power(m, order) - np.eye(d)).max())
+        if err > tol * max(1.0, float(np.abs(m).max())):
+            raise ValueError(
+                f"{label} has infinite order: its eigenvalues are {order}-th roots of unity but {label}^{order} "
+                f"differs from the identity by {err:.3g} (a part that is not diagonalisable grows without bound)"
+            )
+
+
+def _root_of_unity_order(x: float, max_order: int, tol: float) -> int | None:
+    """The smallest ``q <= max_order`` with ``2π · dist(q·x, Z) <= tol``, or ``None``.
+
+    Only denominators of continued-fraction convergents of ``x`` can be such a ``q`` (they are the best
+    approximations of the second kind); they are computed exactly from the float ``x``.
+    """
+    frac = Fraction(x)
+    num, den = frac.numerator, frac.denominator
+    h0, k0, h1, k1 = 0, 1, 1, 0
+    while den:
+        a, rem = divmod(num, den)
+        h0, k0, h1, k1 = h1, k1, a * h1 + h0, a * k1 + k0
+        if k1 > max_order:
+            return None
+        if 2 * np.pi * abs(k1 * x - h1) <= tol:
+            return k1
+        num, den = den, rem
+    return None  # pragma: no cover - the last convergent is x itself

@@ -1,0 +1,207 @@
+"""Groups and reps meet by content, not identity (DESIGN §9): reps built from images of corresponding generators
+share one group; the intern table holds groups weakly and respects ``max_order``; infinite matrix groups are
+refused cheaply; constructor arguments are validated."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+
+import symm
+from symm import _group, groups
+
+
+def _rotation(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s], [s, c]])
+
+
+# ---------------------------------------------------------------------- caller arrays
+def test_caller_arrays_are_neither_aliased_nor_frozen():
+    mats = np.stack([_rotation(np.pi / 2)])
+    rep = symm.Rep.from_generators(mats)
+    assert mats.flags.writeable
+    mats[0] = np.eye(2)
+    assert rep.group.order == 4 and not np.allclose(rep.generator_images[0], np.eye(2))
+
+
+# ---------------------------------------------------------------------- the intern table
+def test_unused_groups_are_collected():
+    gc.collect()
+    before = len(_group._GROUPS)
+    refs = []
+    for k in range(300):
+        sigma = np.random.default_rng(k).permutation(12)
+        p = np.empty(12, dtype=np.int64)
+        p[sigma] = sigma[np.roll(np.arange(12), 1)]  # a 12-cycle, conjugated: a distinct group each time
+        G = symm.Group.from_permutations([p])
+        if k % 50 == 0:
+            G.regular_rep()  # a group holding reps (a reference cycle) goes as well
+            refs.append(weakref.ref(G))
+    del G
+    gc.collect()
+    assert len(_group._GROUPS) <= before + 1
+    assert all(r() is None for r in refs)
+
+
+def test_built_in_groups_are_collected_after_use():
+    def use() -> weakref.ref:
+        G = groups.dihedral(7)
+        rep = G.regular_rep() + G.natural_rep("standard")
+        x = np.random.default_rng(0).normal(size=(10, rep.size))
+        symm.cov(x, None, rep)
+        symm.lstsq(x, x[:, :2], rep, G.natural_rep("standard"))
+        assert groups.dihedral(7) is G  # interned while in use
+        return weakref.ref(G)
+
+    ref = use()
+    gc.collect()
+    assert ref() is None
+
+
+def test_cached_group_respects_max_order():
+    G = symm.Group.from_permutations([[1, 2, 0]])
+    assert G.order == 3
+    with pytest.raises(ValueError, match="finite group of order <= 2"):
+        symm.Group.from_permutations([[1, 2, 0]], max_order=2)
+    assert symm.Group.from_permutations([[1, 2, 0]], max_order=3) is G
+    H = symm.Group.from_matrices([_rotation(np.pi / 2)])
+    with pytest.raises(ValueError, match="finite group of order <= 3"):
+        symm.Group.from_matrices([_rotation(np.pi / 2)], max_order=3)
+    assert H.order == 4
+
+
+def test_concurrent_first_use_builds_one_group():
+    gens = [[1, 2, 3, 4, 5, 6, 0, 7], [0, 1, 2, 3, 4, 5, 7, 6]]  # C7 x C2, used by no other test
+    barrier = threading.Barrier(8)
+    found = []
+
+    def build():
+        barrier.wait()
+        found.append(symm.Group.from_permutations(gens))
+
+    threads = [threading.Thread(target=build) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(found) == 8 and all(g is found[0] for g in found)
+
+
+# ---------------------------------------------------------------------- infinite or too large matrix groups
+def test_irrational_rotation_in_high_dimension_is_refused_quickly():
+    m = np.eye(64)
+    m[:2, :2] = _rotation(1.0)  # 1 radian: infinite order
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ValueError, match=r"matrices\[0\] has infinite order or order > max_order=100000.*1 rad"):
+            symm.Rep.from_generators([m])
+        elapsed = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert elapsed < 1.0
+    assert peak < 20 * 2**20  # O(D²); the closure took O(max_order · D²), 1.6 GB at D = 32
+
+
+def test_infinite_product_of_finite_generators_is_refused():
+    def mirror(angle: float) -> np.ndarray:
+        c, s = np.cos(2 * angle), np.sin(2 * angle)
+        return np.array([[c, s], [s, -c]])
+
+    with pytest.raises(ValueError, match=r"matrices\[0\] @ matrices\[1\] has infinite order"):
+        symm.Group.from_matrices([mirror(0.0), mirror(0.5)])  # two mirrors whose product turns by 1 radian
+
+
+def test_too_large_and_non_finite_matrix_orders():
+    big = np.zeros((4, 4))
+    big[:2, :2], big[2:, 2:] = _rotation(2 * np.pi / 7), _rotation(2 * np.pi / 11)
+    with pytest.raises(ValueError, match=r"order >= 77 > max_order=50"):
+        symm.Group.from_matrices([big], max_order=50)
+    assert symm.Group.from_matrices([big], max_order=77).order == 77
+    with pytest.raises(ValueError, match=r"matrices\[0\] has infinite order: .*\^1 differs"):
+        symm.Group.from_matrices([[[1.0, 1.0], [0.0, 1.0]]])  # a shear: eigenvalues 1, infinite order
+    with pytest.raises(ValueError, match="singular"):
+        symm.Group.from_matrices([[[1.0, 0.0], [0.0, 0.0]]])
+    with pytest.raises(ValueError, match="modulus 2"):
+        symm.Group.from_matrices([[[2.0, 0.0], [0.0, 1.0]]])
+    S = np.array([[1.0, 2.0], [0.0, 1.0]])  # a finite group in a non-orthogonal basis still closes
+    conj = S @ _rotation(2 * np.pi / 5) @ np.linalg.inv(S)
+    assert symm.Group.from_matrices([conj]).order == 5
+
+
+def test_closure_memory_budget(monkeypatch):
+    monkeypatch.setattr(_group, "CLOSURE_MEMORY_BUDGET", 100 * 9 * 8)  # 100 elements of 9 points
+    gens = [[1, 0, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, 8, 0]]  # S9: 362880 elements
+    with pytest.raises(ValueError, match=r"CLOSURE_MEMORY_BUDGET.*100 elements.*max_order=100000"):
+        symm.Group.from_permutations(gens)
+
+
+# ---------------------------------------------------------------------- argument validation
+@pytest.mark.parametrize(
+    "size, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError), ("2", TypeError)]
+)
+def test_trivial_rep_size(size, error):
+    with pytest.raises(error, match=f"size must be an integer >= 1, got {size!r}"):
+        groups.cyclic(3).trivial_rep(size)
+
+
+def test_from_permutations_refuses_non_integers():
+    with pytest.raises(TypeError, match=r"non-integer entry 1.5 at index \(0, 0\)"):
+        symm.Group.from_permutations([[1.5, 0]])
+    with pytest.raises(TypeError, match="permutations must hold integers"):
+        symm.Group.from_permutations([[True, False]])
+    with pytest.raises(TypeError, match="permutations must hold integers"):
+        symm.Group.from_permutations([["1", "0"]])
+    assert symm.Group.from_permutations([[1.0, 0.0]]).order == 2  # integral floats are integers
+    with pytest.raises(TypeError, match="max_order must be an integer"):
+        symm.Group.from_permutations([[1, 0]], max_order=2.0)
+    with pytest.raises(ValueError, match="max_order must be an integer >= 1, got 0"):
+        symm.Group.from_matrices([np.eye(2)], max_order=0)
+    with pytest.raises(TypeError, match="name must be a str"):
+        symm.Group.from_permutations([[1, 0]], name=3)
+
+
+CONSTRUCTORS = [groups.cyclic, groups.dihedral, groups.symmetric, groups.alternating, groups.dicyclic]
+
+
+@pytest.mark.parametrize("call", CONSTRUCTORS)
+@pytest.mark.parametrize("arg", [[3], (3,), 3.0, np.float64(3.0), "3", None, True, np.bool_(True), -2, 0])
+def test_constructors_refuse_bad_arguments(call, arg):
+    with pytest.raises(ValueError, match=r"n must be an integer >= \d, got "):
+        call(arg)
+
+
+@pytest.mark.parametrize(
+    "call, arg, match",
+    [
+        (groups.cyclic, 10**6, r"cyclic\(1000000\) has order 1000000, more than DEFAULT_MAX_ORDER"),
+        (groups.cyclic, 20000, r"cyclic\(20000\) .* more than CLOSURE_MEMORY_BUDGET"),
+        (groups.dihedral, 10**5, r"dihedral\(100000\) has order 200000"),
+        (groups.symmetric, 9, r"symmetric\(9\) has order 9!"),
+        (groups.symmetric, 10**12, r"has order 1000000000000!"),
+        (groups.alternating, 9, r"alternating\(9\) has order 9!/2"),
+        (groups.dicyclic, 10**5, r"dicyclic\(100000\) has order 400000"),
+    ],
+)
+def test_constructors_refuse_too_large_arguments(call, arg, match):
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=match):
+        call(arg)
+    assert time.perf_counter() - start < 0.5
+
+
+def test_direct_product_arguments():
+    with pytest.raises(TypeError, match=r"direct_product takes two symm\.Group objects, got Group and list"):
+        groups.direct_product(groups.cyclic(2), [3])
+    with pytest.raises(ValueError, match=r"direct_product\(C400, C400\) has order 160000"):
+        groups.direct_product(groups.cyclic(400), groups.cyclic(400))
+    G = groups.direct_product(groups.cyclic(2), groups.cyclic(3))
+    assert G is groups.direct_product(groups.cyclic(2), groups.cyclic(3)) and G.order == 6
