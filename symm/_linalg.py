@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from symm._array_api import as_float_array, constant, device_of, namespace_of
-from symm._rep import Irrep, IsotypicComponent, Rep, _same_group
+from symm._rep import Irrep, IsotypicComponent, Rep, _common_group
 
 __all__ = [
     "hom_basis",
@@ -153,7 +153,7 @@ def project_equivariant(A: Any, rep_x: Rep, rep_y: Rep) -> Any:
     """
     _check_rep(rep_x, "rep_x")
     _check_rep(rep_y, "rep_y")
-    _same_group(rep_x, rep_y, ("rep_x", "rep_y"))
+    rep_x, rep_y = _common_group(rep_x, rep_y, ("rep_x", "rep_y"))
     xp = namespace_of(A=A)
     A = as_float_array(A, xp, "A")
     if A.ndim < 2 or A.shape[-2:] != (rep_y.size, rep_x.size):
@@ -171,7 +171,7 @@ def shared_components(rep_x: Rep, rep_y: Rep) -> list[tuple[Irrep, IsotypicCompo
     """The irreps present in both reps, with their components in each: ``[(irrep, comp_x, comp_y), ...]``."""
     _check_rep(rep_x, "rep_x")
     _check_rep(rep_y, "rep_y")
-    _same_group(rep_x, rep_y, ("rep_x", "rep_y"))
+    rep_x, rep_y = _common_group(rep_x, rep_y, ("rep_x", "rep_y"))
     by_irrep = {id(c.irrep): c for c in rep_y.isotypic_components}
     return [(c.irrep, c, by_irrep[id(c.irrep)]) for c in rep_x.isotypic_components if id(c.irrep) in by_irrep]
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from symm._array_api import device_of, namespace_of
-from symm._rep import Rep, _same_group
+from symm._rep import Rep, _common_group
 from symm._stats import (
     _check_correction,
     _check_rep,
@@ -66,7 +66,7 @@ class SymmetricMoments:
         self.rep_x = _check_rep(rep_x, "rep_x")
         self.rep_y = None if rep_y is None else _check_rep(rep_y, "rep_y")
         if self.rep_y is not None:
-            _same_group(self.rep_x, self.rep_y, ("rep_x", "rep_y"))
+            self.rep_y = _common_group(self.rep_x, self.rep_y, ("rep_x", "rep_y"))[1]
         self.n = 0
         self._xbar: Any = None
         self._ybar: Any = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -87,8 +88,31 @@ class Rep:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def from_generators(cls, matrices: Any, *, name: str | None = None, max_order: int | None = None) -> Rep:
-        """A rep whose group is the closure of its own generator matrices.
+    def from_generators(
+        cls,
+        matrices: Any,
+        *,
+        name: str | None = None,
+        max_order: int | None = None,
+        group: Group | None = None,
+    ) -> Rep:
+        """A rep given by the images of generators: of ``group``, or of the closure of the matrices themselves.
+
+        Without ``group`` the group is ``Group.from_matrices(matrices)``. Two reps built this way from images of
+        the same generators (say a 2-D rep and a permutation rep of D3) have different group objects, but they
+        still meet: the statistics re-express one on the other's group once their generators are checked to
+        correspond (see :func:`symm.cov`).
+
+        Parameters
+        ----------
+        matrices : array_like, shape (n_generators, D, D)
+            Orthogonal matrices.
+        name : str, optional
+        max_order : int, optional
+            Largest group order allowed for the closure (default ``DEFAULT_MAX_ORDER``); only without ``group``.
+        group : Group, optional
+            The group; ``matrices[s]`` is the image of ``group.generators[s]``. It is verified that they define a
+            homomorphism.
 
         Examples
         --------
@@ -97,12 +121,26 @@ class Rep:
         >>> rep = symm.Rep.from_generators([mirror])
         >>> rep.group.order
         2
+        >>> G = symm.groups.cyclic(2)
+        >>> symm.Rep.from_generators([mirror], group=G).group is G
+        True
         """
         from symm._group import DEFAULT_MAX_ORDER
 
         mats = _as_matrix_stack(matrices, "matrices")
         _check_orthogonal(mats, "matrices")
-        group = Group.from_matrices(mats, max_order=max_order or DEFAULT_MAX_ORDER)
+        if group is None:
+            group = Group.from_matrices(mats, max_order=DEFAULT_MAX_ORDER if max_order is None else max_order)
+            return cls(group, mats, name=name)
+        if not isinstance(group, Group):
+            raise TypeError(f"group must be a symm.Group or None, got {type(group).__name__}")
+        if max_order is not None:
+            raise ValueError(f"max_order={max_order!r} applies to the closure of matrices; omit it when passing group")
+        if mats.shape[0] != len(group.generators):
+            raise ValueError(
+                f"matrices must hold one matrix per generator of {group.name} ({len(group.generators)}), "
+                f"got {mats.shape[0]}"
+            )
         return cls(group, mats, name=name)
 
     @classmethod
@@ -301,8 +339,13 @@ class Rep:
     __rmul__ = __mul__
 
     def tensor(self, other: Rep) -> Rep:
-        """The tensor product rep ``g ↦ ρ(g) ⊗ σ(g)`` (Kronecker order: this rep's index is major)."""
-        _same_group(self, other)
+        """The tensor product rep ``g ↦ ρ(g) ⊗ σ(g)`` (Kronecker order: this rep's index is major).
+
+        ``other`` may be a rep of another group with corresponding generators (see :func:`direct_sum`).
+        """
+        if not isinstance(other, Rep):
+            raise TypeError(f"tensor takes a symm.Rep, got {type(other).__name__}")
+        _, other = _common_group(self, other)
         images = np.stack([np.kron(a, b) for a, b in zip(self.generator_images, other.generator_images, strict=False)])
         return Rep(self.group, images, name=f"{self.name}⊗{other.name}")
 
@@ -391,6 +434,10 @@ def _registered_irrep(group: Group, id: Any, images: np.ndarray | None = None, t
 def direct_sum(*reps: Rep, name: str | None = None) -> Rep:
     """The direct sum ``ρ_1 ⊕ ... ⊕ ρ_n`` (block-diagonal). Reuses the summands' decompositions.
 
+    The result is a rep of ``reps[0].group``. A summand of another group object is accepted when the two groups'
+    generators correspond (the paired generators generate a group of the same order); it is re-expressed on
+    ``reps[0].group``.
+
     Examples
     --------
     >>> import symm
@@ -404,8 +451,7 @@ def direct_sum(*reps: Rep, name: str | None = None) -> Rep:
     for r in reps:
         if not isinstance(r, Rep):
             raise TypeError(f"direct_sum takes symm.Rep objects, got {type(r).__name__}")
-    for r in reps[1:]:
-        _same_group(reps[0], r)
+    reps = (reps[0], *(_common_group(reps[0], r, ("reps[0]", f"reps[{i}]"))[1] for i, r in enumerate(reps[1:], 1)))
     sizes = [r.size for r in reps]
     total = sum(sizes)
     offsets = np.cumsum([0, *sizes])
@@ -458,8 +504,54 @@ def _check_orthogonal(mats: np.ndarray, name: str) -> None:
 
 
 def _same_group(a: Rep, b: Rep, names: tuple[str, str] = ("rep", "other")) -> None:
+    """Raise ``ValueError`` unless ``a`` and ``b`` are reps of the same group object (see :func:`_common_group`)."""
     if a.group is not b.group:
         raise ValueError(f"{names[0]} and {names[1]} are reps of different groups ({a.group.name} vs {b.group.name})")
+
+
+_REGROUP_LOCK = threading.Lock()
+
+
+def _common_group(a: Rep, b: Rep, names: tuple[str, str] = ("rep", "other")) -> tuple[Rep, Rep]:
+    """``(a, b')`` with ``b'`` the rep ``b`` on ``a.group``: groups and reps meet by content, not identity.
+
+    ``b`` itself when it is a rep of ``a.group``. Otherwise the generators of the two groups must correspond:
+    ``g_s ↦ h_s`` extends to an isomorphism, i.e. the paired generators ``diag(g_s, h_s)`` generate a group of
+    order ``|G_a| = |G_b|``. Then ``b' = Rep(a.group, b.generator_images)``, cached on ``a.group`` (weakly
+    keyed by ``b``), so repeated calls reuse its decomposition and both share ``a.group``'s irrep registry.
+
+    Raises
+    ------
+    ValueError
+        If the generators do not correspond, giving both group orders.
+    """
+    ga, gb = a.group, b.group
+    if ga is gb:
+        return a, b
+    with _REGROUP_LOCK:
+        hit = ga._regrouped.get(b)
+    if hit is not None:
+        return a, hit
+    from symm._group import _generators_correspond, _paired_order
+
+    if not _generators_correspond(ga, gb):
+        sa, sb = len(ga.generators), len(gb.generators)
+        if sa != sb:
+            why = f"{ga.name} has {sa} generator{'s' * (sa != 1)} and {gb.name} has {sb}"
+        else:
+            paired = _paired_order(ga, gb)
+            paired_text = "is larger" if paired is None else f"has order {paired}"
+            why = (
+                f"|G| = {ga.order} for {names[0]} ({ga.name}) and {gb.order} for {names[1]} ({gb.name}), and the "
+                f"group generated by the paired generators diag(g_s, h_s) {paired_text}; corresponding generators "
+                "give three equal orders"
+            )
+        raise ValueError(
+            f"{names[0]} and {names[1]} are reps of different groups: their generators do not correspond ({why})"
+        )
+    moved = Rep(ga, b.generator_images, name=b.name)
+    with _REGROUP_LOCK:
+        return a, ga._regrouped.setdefault(b, moved)
 
 
 def iter_images(group: Group, gens: np.ndarray, start: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -22,7 +22,7 @@ import array_api_compat
 import numpy as np
 
 from symm._array_api import as_float_array, constant, device_of, hashable_key, namespace_of
-from symm._rep import Rep, _same_group
+from symm._rep import Rep, _common_group
 
 __all__ = ["cov", "mean", "var", "var_mean"]
 
@@ -381,7 +381,7 @@ def _prepare(x: Any, y: Any, rep_x: Any, rep_y: Any) -> tuple[Any, Any, Any, Rep
         if rep_y is None:
             raise ValueError("rep_y is required when y is given")
         rep_y = _check_rep(rep_y, "rep_y")
-        _same_group(rep_x, rep_y, ("rep_x", "rep_y"))
+        rep_x, rep_y = _common_group(rep_x, rep_y, ("rep_x", "rep_y"))
     xp = namespace_of(x=x, y=y)
     x = _check_samples(x, "x", rep_x, "rep_x", xp)
     if y is not None:

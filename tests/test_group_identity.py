@@ -22,7 +22,83 @@ def _rotation(angle: float) -> np.ndarray:
     return np.array([[c, -s], [s, c]])
 
 
-# ---------------------------------------------------------------------- caller arrays
+def _d3_reps() -> tuple[symm.Rep, symm.Rep]:
+    """The 2-D standard rep and the 3-point permutation rep of D3, each built from its own matrices."""
+    standard = np.stack([_rotation(2 * np.pi / 3), np.diag([1.0, -1.0])])
+    rot, flip = np.eye(3)[[1, 2, 0]], np.eye(3)[[0, 2, 1]]  # the images of D3's rotation and flip on 3 points
+    return symm.Rep.from_generators(standard, name="std"), symm.Rep.from_generators([rot, flip], name="perm")
+
+
+# ---------------------------------------------------------------------- reps meet by content
+def test_reps_from_corresponding_generators_meet():
+    ra, rb = _d3_reps()
+    assert ra.group is not rb.group  # two group objects, same group
+    assert ra.group.name == "Group(matrix, 2 generators, order 6)"
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 2)), rng.normal(size=(40, 3))
+    G = groups.dihedral(3)
+    std, perm = G.natural_rep("standard"), G.natural_rep("permutation")
+    np.testing.assert_allclose(symm.cov(x, y, ra, rb), symm.cov(x, y, std, perm), atol=1e-12)
+    np.testing.assert_allclose(symm.lstsq(x, y, ra, rb), symm.lstsq(x, y, std, perm), atol=1e-12)
+    assert symm.hom_dim(ra, rb) == symm.hom_dim(rb, ra) == symm.hom_dim(std, perm) == 1
+    assert symm.hom_dim(std, ra) == 1  # a built-in permutation group meets a matrix group too
+    A = rng.normal(size=(3, 2))
+    np.testing.assert_allclose(symm.project_equivariant(A, ra, rb), symm.project_equivariant(A, std, perm))
+    est = symm.SymmetricMoments(ra, rb)
+    est.update(x, y)
+    np.testing.assert_allclose(est.cov(), symm.cov(x, y, std, perm), atol=1e-12)
+    np.testing.assert_allclose(est.lstsq(), symm.lstsq(x, y, std, perm), atol=1e-12)
+    s = symm.direct_sum(ra, rb)
+    assert s.group is ra.group and s.size == 5
+    assert [c.multiplicity for c in s.isotypic_components] == [1, 2]
+    assert ra.tensor(rb).group is ra.group
+
+
+def test_reexpressed_rep_is_cached_and_shares_the_registry():
+    from symm._rep import _common_group
+
+    ra, rb = _d3_reps()
+    _, moved = _common_group(ra, rb)
+    assert _common_group(ra, rb)[1] is moved  # decomposition and plans are reused
+    assert moved.group is ra.group
+    np.testing.assert_array_equal(moved.generator_images, rb.generator_images)
+    registry = ra.group.irreps()
+    assert all(any(c.irrep is irr for irr in registry) for c in moved.isotypic_components)
+    ref = weakref.ref(moved)
+    del moved, rb
+    gc.collect()
+    assert ref() is None  # weakly keyed by the original rep
+
+
+def test_non_corresponding_generators_are_refused():
+    r6 = symm.Rep.from_generators([_rotation(2 * np.pi / 6)])
+    r3 = symm.Rep.from_generators([_rotation(2 * np.pi / 3)])  # the square of r6's generator: C6 -> C3
+    x = np.zeros((4, 2))
+    with pytest.raises(ValueError, match=r"generators do not correspond.*\b6\b.*\b3\b"):
+        symm.cov(x, x, r6, r3)
+    with pytest.raises(ValueError, match="rep_x and rep_y are reps of different groups"):
+        symm.hom_dim(groups.cyclic(6).regular_rep(), groups.cyclic(5).regular_rep())
+    with pytest.raises(ValueError, match=r"paired generators .* order 30"):
+        symm.lstsq(np.zeros((4, 6)), np.zeros((4, 5)), groups.cyclic(6).regular_rep(), groups.cyclic(5).regular_rep())
+    with pytest.raises(ValueError, match="1 generator and"):
+        symm.direct_sum(groups.cyclic(6).regular_rep(), groups.dihedral(3).regular_rep())
+
+
+def test_from_generators_with_a_group():
+    G = groups.dihedral(3)
+    images = G.natural_rep("standard").generator_images
+    rep = symm.Rep.from_generators(images, group=G, name="std")
+    assert rep.group is G and rep.name == "std"
+    with pytest.raises(ValueError, match="one matrix per generator of D3 \\(2\\), got 1"):
+        symm.Rep.from_generators(images[:1], group=G)
+    with pytest.raises(ValueError, match="homomorphism"):
+        symm.Rep.from_generators([images[0], np.eye(2)], group=G)
+    with pytest.raises(TypeError, match=r"group must be a symm\.Group"):
+        symm.Rep.from_generators(images, group="D3")
+    with pytest.raises(ValueError, match="omit it when passing group"):
+        symm.Rep.from_generators(images, group=G, max_order=10)
+
+
 def test_caller_arrays_are_neither_aliased_nor_frozen():
     mats = np.stack([_rotation(np.pi / 2)])
     rep = symm.Rep.from_generators(mats)
