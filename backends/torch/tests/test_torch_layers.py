@@ -293,6 +293,9 @@ def test_ema_stats_plain_and_symmetric(gname):
             torch.testing.assert_close(b @ sym.cov_yx @ a.T, sym.cov_yx, rtol=1e-10, atol=1e-10)
             torch.testing.assert_close(a @ sym.mean_x, sym.mean_x, rtol=1e-10, atol=1e-10)
         assert not torch.allclose(plain.cov_yx, sym.cov_yx)
+    # kept in Hom_G coordinates: hom_dim numbers per covariance, m_triv per mean
+    assert sym.cov_yx_coords.numel() == symm.hom_dim(rx, ry) and sym.cov_xx_coords.numel() == symm.hom_dim(rx, rx)
+    assert sym.mean_x_coords.numel() == rx.isotypic_components[0].multiplicity
     # eval mode: no update; round trips; errors
     sym.eval()
     before = sym.cov_xx.clone()
@@ -310,6 +313,8 @@ def test_ema_stats_plain_and_symmetric(gname):
         sym(batches[0][0].float(), batches[0][1].float())
     with pytest.raises(TypeError, match="y must be given"):
         sym(batches[0][0])
+    with pytest.raises(ValueError, match="no trivial irrep"):
+        eEMAStats(G.irreps()[1])
 
 
 @pytest.mark.compile

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import symm
 import torch
 
 from symm_torch._reps import as_rep, check_same_group
+from symm_torch.nn._base import EquivariantModule
+from symm_torch.nn._hom import expand_hom, register_hom
+from symm_torch.nn._linear import invariant_basis
 
 __all__ = ["EMAStats", "eEMAStats"]
 
@@ -69,13 +73,28 @@ class EMAStats(torch.nn.Module):
             raise ValueError(f"eps must be a number >= 0, got {eps!r}")
         self.momentum, self.eps = float(momentum), float(eps)
         self.center_with_running_mean = bool(center_with_running_mean)
-        self.register_buffer("mean_x", torch.zeros(self.dim_x))
-        self.register_buffer("cov_xx", torch.zeros(self.dim_x, self.dim_x))
-        if self.dim_y is not None:
-            self.register_buffer("mean_y", torch.zeros(self.dim_y))
-            self.register_buffer("cov_yy", torch.zeros(self.dim_y, self.dim_y))
-            self.register_buffer("cov_yx", torch.zeros(self.dim_y, self.dim_x))
+        self._register_stats()
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+
+    def _names(self) -> list[str]:
+        return ["mean_x", "cov_xx"] + ([] if self.dim_y is None else ["mean_y", "cov_yy", "cov_yx"])
+
+    # storage: dense here; the symmetric subclass stores coordinates
+    def _register_stats(self) -> None:
+        shapes = {"mean_x": (self.dim_x,), "cov_xx": (self.dim_x, self.dim_x)}
+        if self.dim_y is not None:
+            shapes |= {"mean_y": (self.dim_y,), "cov_yy": (self.dim_y, self.dim_y), "cov_yx": (self.dim_y, self.dim_x)}
+        for name in self._names():
+            self.register_buffer(name, torch.zeros(shapes[name]))
+
+    def _stat(self, name: str) -> torch.Tensor:
+        return getattr(self, name)
+
+    def _ema(self, name: str, value: torch.Tensor, m: float) -> None:
+        getattr(self, name).lerp_(value, m)
+
+    def _dtype(self) -> torch.dtype:
+        return next(b for b in self.buffers() if b.is_floating_point()).dtype
 
     # the symmetric subclass overrides these two
     def _mean(self, x: torch.Tensor, which: str) -> torch.Tensor:
@@ -89,9 +108,9 @@ class EMAStats(torch.nn.Module):
             raise TypeError(f"{arg} must be a torch.Tensor, got {type(t).__name__}")
         if t.ndim < 1 or t.shape[-1] != dim:
             raise ValueError(f"{arg} must have {dim} features on its last axis, got shape {tuple(t.shape)}")
-        if t.dtype != self.mean_x.dtype:
+        if t.dtype != self._dtype():
             raise TypeError(
-                f"{arg} has dtype {t.dtype} but the statistics are kept in {self.mean_x.dtype}; convert one of them"
+                f"{arg} has dtype {t.dtype} but the statistics are kept in {self._dtype()}; convert one of them"
             )
         return t.reshape(-1, dim)
 
@@ -114,28 +133,31 @@ class EMAStats(torch.nn.Module):
         N = x.shape[0]
         if N < 2 and not self.center_with_running_mean:
             raise ValueError("centring on the batch mean needs at least 2 samples per batch")
-        pairs = [("x", x, self.mean_x)] + ([] if y is None else [("y", y, self.mean_y)])
+        pairs = [("x", x)] + ([] if y is None else [("y", y)])
         centred = {}
-        for which, t, run in pairs:
+        for which, t in pairs:
             bm = self._mean(t, which)
-            run.lerp_(bm, m)
-            centred[which] = t - (run if self.center_with_running_mean else bm)
+            self._ema(f"mean_{which}", bm, m)
+            centred[which] = t - (self._stat(f"mean_{which}") if self.center_with_running_mean else bm)
         denom = N if self.center_with_running_mean else N - 1
-        self.cov_xx.lerp_(self._project(centred["x"].T @ centred["x"] / denom, "xx"), m)
+        self._ema("cov_xx", self._project(centred["x"].T @ centred["x"] / denom, "xx"), m)
         if y is not None:
-            self.cov_yy.lerp_(self._project(centred["y"].T @ centred["y"] / denom, "yy"), m)
-            self.cov_yx.lerp_(self._project(centred["y"].T @ centred["x"] / denom, "yx"), m)
+            self._ema("cov_yy", self._project(centred["y"].T @ centred["y"] / denom, "yy"), m)
+            self._ema("cov_yx", self._project(centred["y"].T @ centred["x"] / denom, "yx"), m)
         self.num_batches_tracked.add_(1)
 
     def mean(self, which: str = "x") -> torch.Tensor:
         """The running mean of ``x`` or ``y``."""
-        return {"x": self.mean_x, "y": getattr(self, "mean_y", None)}[which]
+        if which not in ("x", "y") or (which == "y" and self.dim_y is None):
+            allowed = "'x' or 'y'" if self.dim_y else "'x'"
+            raise ValueError(f"which must be {allowed}, got {which!r}")
+        return self._stat(f"mean_{which}")
 
     def cov(self, which: str = "xx") -> torch.Tensor:
         """The running ``"xx"``, ``"yy"`` (with ``eps`` on the diagonal) or ``"yx"`` covariance."""
         if which not in ("xx", "yy", "yx") or (which != "xx" and self.dim_y is None):
             raise ValueError(f"which must be 'xx'{', yy or yx' if self.dim_y else ''}, got {which!r}")
-        C = getattr(self, f"cov_{which}")
+        C = self._stat(f"cov_{which}")
         if which == "yx":
             return C
         return C + self.eps * torch.eye(C.shape[0], dtype=C.dtype, device=C.device)
@@ -145,16 +167,18 @@ class EMAStats(torch.nn.Module):
         return torch.nn.Identity()
 
 
-class eEMAStats(EMAStats):
-    r"""Symmetric exponential moving averages: :class:`EMAStats` whose batch statistics are projected.
+class eEMAStats(EMAStats, EquivariantModule):
+    r"""Symmetric exponential moving averages, kept in ``Hom_G`` coordinates.
 
     The batch mean is ``P_inv x̄`` and the batch (cross-)covariance ``R(Ĉ) = (1/|G|) Σ_g ρ_y(g) Ĉ ρ_x(g)ᵀ``,
-    the same projection as :func:`symm.cov` and :class:`symm.SymmetricMoments` (they are computed with
-    :func:`symm.mean` and :func:`symm.project_equivariant`). A convex combination of invariant vectors and of
-    elements of ``Hom_G`` stays in them, so the running statistics are exactly symmetric at every step:
-    ``P_inv mean_x = mean_x`` and ``ρ_y(g) cov_yx ρ_x(g)ᵀ = cov_yx``; they equal the moving averages of the
-    statistics of the orbit-augmented batches. The buffers are kept dense, ``(D_y, D_x)``, not in ``Hom_G``
-    coordinates.
+    the same projection as :func:`symm.cov` and :class:`symm.SymmetricMoments` (computed with
+    :func:`symm.mean` and :func:`symm.project_equivariant`). The running statistics are stored as
+    coordinates: a mean as its ``m_triv`` coordinates on the invariant subspace (``mean_x_coords``), a
+    covariance as its ``hom_dim`` coordinates ``Θ`` in ``W = Q_y (⊕_k Σ_b Θ_{k,b} ⊗ E_b) Q_xᵀ``
+    (``cov_xx_coords``, …), the parameterisation of :class:`~symm_torch.nn.eLinear`. A moving average of
+    coordinates is a moving average of the matrices, so the running statistics are exactly symmetric at
+    every step and equal the moving averages of the statistics of the orbit-augmented batches; memory is
+    ``O(hom_dim)`` instead of ``O(D²)``. ``mean_x``, ``cov_xx``, … are the dense matrices rebuilt from them.
 
     Parameters
     ----------
@@ -167,6 +191,8 @@ class eEMAStats(EMAStats):
     Notes
     -----
     ``forward(x, y=None)``: ``x`` of shape ``(..., D_x)``, ``y`` of shape ``(..., D_y)``; returns ``(x, y)``.
+    ``ValueError`` at construction when ``x_rep`` (or ``y_rep``) has no trivial irrep (the mean would be
+    identically zero) or ``Hom_G(x_rep, y_rep) = 0``.
     """
 
     def __init__(
@@ -181,12 +207,81 @@ class eEMAStats(EMAStats):
         ry = None if y_rep is None else as_rep(y_rep, "y_rep")
         if ry is not None:
             check_same_group(rx, ry, ("x_rep", "y_rep"))
+        self._reps = {"x": rx, "y": ry}
         super().__init__(rx.size, None if ry is None else ry.size, momentum, eps, center_with_running_mean)
         self.x_rep, self.y_rep = rx, ry
+        self.in_rep = self.out_rep = rx
+        self.in_type = self.out_type = x_rep
+
+    def _register_stats(self) -> None:
+        self._plans: dict[str, Any] = {}
+        for name in self._names():
+            kind, which = name.split("_")
+            if kind == "mean":
+                rep = self._reps[which]
+                q = invariant_basis(rep)
+                if q.shape[1] == 0:
+                    raise ValueError(
+                        f"eEMAStats: {rep.name} has no trivial irrep, so its symmetric mean is identically zero "
+                        "(the invariant subspace has dimension 0)"
+                    )
+                self._register_constant(f"Q_inv_{which}", q)
+                size = q.shape[1]
+            else:
+                plan = register_hom(self, self._reps[which[1]], self._reps[which[0]], prefix=f"{which}_")
+                d = np.concatenate([np.full(c.s * c.m_y * c.m_x, float(c.d)) for c in plan.components])
+                self._register_constant(f"{which}_d", d)
+                self._plans[which] = plan
+                size = plan.dim
+            self.register_buffer(f"{name}_coords", torch.zeros(size))
+
+    def _encode(self, name: str, value: torch.Tensor) -> torch.Tensor:
+        kind, which = name.split("_")
+        if kind == "mean":
+            return value @ getattr(self, f"Q_inv_{which}")
+        plan = self._plans[which]  # adjoint of the expansion, then (E_b orthogonal, ‖E_b‖² = d) divide by d
+        with torch.enable_grad():
+            theta = torch.zeros(plan.dim, dtype=value.dtype, device=value.device, requires_grad=True)
+            (adj,) = torch.autograd.grad(expand_hom(self, plan, theta), theta, value)
+        return adj / getattr(self, f"{which}_d")
+
+    def _stat(self, name: str) -> torch.Tensor:
+        kind, which = name.split("_")
+        coords = getattr(self, f"{name}_coords")
+        if kind == "mean":
+            return getattr(self, f"Q_inv_{which}") @ coords
+        return expand_hom(self, self._plans[which], coords)
+
+    def _ema(self, name: str, value: torch.Tensor, m: float) -> None:
+        getattr(self, f"{name}_coords").lerp_(self._encode(name, value), m)
+
+    @property
+    def mean_x(self) -> torch.Tensor:
+        """The running symmetric mean of ``x``, (D_x,)."""
+        return self._stat("mean_x")
+
+    @property
+    def mean_y(self) -> torch.Tensor:
+        """The running symmetric mean of ``y``, (D_y,)."""
+        return self._stat("mean_y")
+
+    @property
+    def cov_xx(self) -> torch.Tensor:
+        """The running symmetric covariance of ``x``, (D_x, D_x)."""
+        return self._stat("cov_xx")
+
+    @property
+    def cov_yy(self) -> torch.Tensor:
+        """The running symmetric covariance of ``y``, (D_y, D_y)."""
+        return self._stat("cov_yy")
+
+    @property
+    def cov_yx(self) -> torch.Tensor:
+        """The running symmetric cross-covariance, (D_y, D_x)."""
+        return self._stat("cov_yx")
 
     def _mean(self, x: torch.Tensor, which: str) -> torch.Tensor:
-        return symm.mean(x, self.x_rep if which == "x" else self.y_rep)
+        return symm.mean(x, self._reps[which])
 
     def _project(self, C: torch.Tensor, which: str) -> torch.Tensor:
-        reps = {"xx": (self.x_rep, self.x_rep), "yy": (self.y_rep, self.y_rep), "yx": (self.x_rep, self.y_rep)}
-        return symm.project_equivariant(C, *reps[which])
+        return symm.project_equivariant(C, self._reps[which[1]], self._reps[which[0]])
