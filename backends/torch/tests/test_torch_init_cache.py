@@ -126,6 +126,17 @@ def test_eval_cache_invalidation(kind):
     torch.testing.assert_close(clone(x), layer(x))
 
 
+def test_eval_cache_filled_in_inference_mode_then_used_with_grad():
+    layer, x = _layer_and_x("eLinear")
+    layer.eval()
+    with torch.inference_mode():
+        y0 = layer(x)
+    y = layer(x)
+    y.sum().backward()
+    assert layer.weight_params.grad is not None
+    torch.testing.assert_close(y, y0)
+
+
 def test_emlp_eval_forward_uses_cache_with_grad():
     G = symm.groups.dihedral(3)
     model = EMLP(G.regular_rep(), G.regular_rep(), [24]).eval()

@@ -134,6 +134,7 @@ class EquivariantModule(torch.nn.Module):
             return expand(*params)
         key = tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in params)
         key += tuple((b.data_ptr(), b.dtype) for b in self._buffers.values() if b is not None)
+        key += (torch.is_inference_mode_enabled(),)  # inference tensors cannot enter autograd later
         cache = self.__dict__.get("_weight_cache")
         if cache is None or cache[0] != key:
             with torch.no_grad():
