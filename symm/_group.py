@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_MAX_ORDER", "Group"]
 
 DEFAULT_MAX_ORDER = 10**5
-#: Most bytes the element data of one closure may take (``order × D² × 8`` for matrices, ``order × n × 8`` for
-#: permutations of ``n`` points); a closure that would need more raises ``ValueError`` before allocating it.
+#: Most bytes one closure may hold: each element is stored with its hash key, ``2 × D² × 8`` bytes for a D×D
+#: matrix and ``2 × n × 8`` for a permutation of ``n`` points. A closure that has not closed when the next element
+#: would pass this raises ``ValueError`` instead of allocating more. Raise it to list larger groups.
 CLOSURE_MEMORY_BUDGET = 2 * 2**30
 _MATRIX_KEY_SCALE = 1e6  # matrix entries are compared after rounding to 1e-6
 _ANGLE_TOL = 1e-5  # g^q counts as the identity when q times an eigenvalue angle is within this of 2π·Z
@@ -116,8 +117,8 @@ class Group:
             If the matrices are not a stack of square matrices, or do not generate a finite group of order at
             most ``max_order``. Generators, their pairwise products and commutators whose eigenvalues are not
             roots of unity of order ``<= max_order`` are found before the closure is taken, with ``O(D²)``
-            memory; a closure whose elements would take more than :data:`CLOSURE_MEMORY_BUDGET` bytes stops
-            before allocating them.
+            memory; a closure whose elements and keys would take more than :data:`CLOSURE_MEMORY_BUDGET` bytes
+            stops before allocating them.
         """
         mats = _as_matrix_stack(matrices, "matrices")
         _check_name(name)
@@ -156,7 +157,7 @@ class Group:
         else:
             _check_finite_orders(gens, self.max_order)
             identity = np.eye(gens.shape[1])
-        budget = max(1, CLOSURE_MEMORY_BUDGET // identity.nbytes)  # elements whose data fit the memory budget
+        budget = max(1, CLOSURE_MEMORY_BUDGET // (2 * identity.nbytes))  # elements that fit, with their keys
         elements = [identity]
         index = {self._key(identity): 0}
         parent, parent_gen = [-1], [-1]
@@ -174,9 +175,9 @@ class Group:
                     if len(elements) >= budget:
                         raise ValueError(
                             f"the closure would need more than CLOSURE_MEMORY_BUDGET = "
-                            f"{CLOSURE_MEMORY_BUDGET / 2**30:g} GiB: it has {len(elements)} elements of "
-                            f"{identity.nbytes} bytes (shape {identity.shape}) and has not closed, below "
-                            f"max_order={self.max_order}; the group is too large or infinite"
+                            f"{CLOSURE_MEMORY_BUDGET / 2**30:g} GiB: it has {len(elements)} elements of shape "
+                            f"{identity.shape} ({2 * identity.nbytes} bytes with their keys) and has not closed, "
+                            f"below max_order={self.max_order}; the group is too large or infinite"
                         )
                     if self._kind == "matrix" and not np.all(np.abs(prod) < 1e6):
                         raise ValueError("the matrices do not generate a finite group (entries grow without bound)")

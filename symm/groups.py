@@ -19,7 +19,8 @@ import math
 
 import numpy as np
 
-from symm._group import CLOSURE_MEMORY_BUDGET, DEFAULT_MAX_ORDER, Group
+from symm import _group
+from symm._group import DEFAULT_MAX_ORDER, Group
 from symm._rep import permutation_matrices
 
 __all__ = ["alternating", "cyclic", "dicyclic", "dihedral", "direct_product", "quaternion", "symmetric"]
@@ -208,9 +209,10 @@ def _check_size(call: str, order: int, entries: int, order_text: str | None = No
     if order > DEFAULT_MAX_ORDER:
         shown = order if order_text is None else order_text
         raise ValueError(f"{call} has order {shown}, more than DEFAULT_MAX_ORDER = {DEFAULT_MAX_ORDER}")
-    if order * entries * 8 > CLOSURE_MEMORY_BUDGET:
+    budget = _group.CLOSURE_MEMORY_BUDGET  # read at call time, so it can be raised
+    if order * entries * 16 > budget:
         raise ValueError(
             f"{call} has order {order} with {entries} numbers per element: listing its elements would take "
-            f"{order * entries * 8 / 2**30:.3g} GiB, more than CLOSURE_MEMORY_BUDGET = "
-            f"{CLOSURE_MEMORY_BUDGET / 2**30:g} GiB"
+            f"{order * entries * 16 / 2**30:.3g} GiB with their keys, more than CLOSURE_MEMORY_BUDGET = "
+            f"{budget / 2**30:g} GiB"
         )

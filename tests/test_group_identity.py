@@ -214,10 +214,13 @@ def test_too_large_and_non_finite_matrix_orders():
 
 
 def test_closure_memory_budget(monkeypatch):
-    monkeypatch.setattr(_group, "CLOSURE_MEMORY_BUDGET", 100 * 9 * 8)  # 100 elements of 9 points
+    monkeypatch.setattr(_group, "CLOSURE_MEMORY_BUDGET", 100 * 9 * 16)  # 100 elements of 9 points, with keys
     gens = [[1, 0, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, 8, 0]]  # S9: 362880 elements
     with pytest.raises(ValueError, match=r"CLOSURE_MEMORY_BUDGET.*100 elements.*max_order=100000"):
         symm.Group.from_permutations(gens)
+    with pytest.raises(ValueError, match=r"cyclic\(31\) .* more than CLOSURE_MEMORY_BUDGET"):
+        groups.cyclic(31)  # refused up front: 31 elements of 31 points
+    assert groups.cyclic(30).order == 30
 
 
 # ---------------------------------------------------------------------- argument validation
