@@ -108,6 +108,7 @@ def hom_basis(rep_x: Rep, rep_y: Rep) -> np.ndarray:
     >>> B.shape
     (4, 4, 4)
     """
+    rep_x, rep_y = _common_group(rep_x, rep_y, ("rep_x", "rep_y"))
     out = []
     qx, qy = rep_x.change_of_basis, rep_y.change_of_basis
     for irrep, cx, cy in shared_components(rep_x, rep_y):

@@ -44,6 +44,10 @@ def test_reps_from_corresponding_generators_meet():
     assert symm.hom_dim(std, ra) == 1  # a built-in permutation group meets a matrix group too
     A = rng.normal(size=(3, 2))
     np.testing.assert_allclose(symm.project_equivariant(A, ra, rb), symm.project_equivariant(A, std, perm))
+    B = symm.hom_basis(ra, rb)  # Q of the re-expressed rep_y, matching its components
+    assert B.shape == (1, 3, 2)
+    for s in range(2):
+        np.testing.assert_allclose(rb.generator_images[s] @ B[0], B[0] @ ra.generator_images[s], atol=1e-12)
     est = symm.SymmetricMoments(ra, rb)
     est.update(x, y)
     np.testing.assert_allclose(est.cov(), symm.cov(x, y, std, perm), atol=1e-12)
