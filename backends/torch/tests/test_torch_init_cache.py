@@ -189,6 +189,7 @@ def test_dtype_mismatch_is_a_clear_error():
         (eLinear(G.regular_rep(), G.regular_rep()), torch.randn(2, 3, dtype=torch.float64)),
         (eConv1D(G.regular_rep(), G.regular_rep(), 1), torch.randn(2, 3, 4, dtype=torch.float64)),
         (EMLP(G.regular_rep(), G.regular_rep(), [6]), torch.ones(2, 3, dtype=torch.int64)),
+        (IMLP(G.regular_rep(), 2, [6]), torch.randn(2, 3, dtype=torch.float64)),
     ]:
         with pytest.raises(TypeError, match="dtype"):
             module(x)

@@ -315,6 +315,8 @@ def test_ema_stats_plain_and_symmetric(gname):
         sym(batches[0][0])
     with pytest.raises(ValueError, match="no trivial irrep"):
         eEMAStats(G.irreps()[1])
+    x0 = batches[0][0]
+    assert torch.equal(sym.export()(x0), x0)
 
 
 @pytest.mark.compile

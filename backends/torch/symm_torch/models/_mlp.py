@@ -257,6 +257,7 @@ class IMLP(EquivariantModule):
                 f"x must have shape (B, {self.in_rep.size}), got "
                 f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
             )
+        self._check_dtype(x)
         return self.head(self.pool(self.emlp(x)))
 
     def export(self) -> torch.nn.Sequential:

@@ -163,7 +163,8 @@ class EMAStats(torch.nn.Module):
         return C + self.eps * torch.eye(C.shape[0], dtype=C.dtype, device=C.device)
 
     def export(self) -> torch.nn.Module:
-        """The computed function is the identity on ``(x, y)``: a ``torch.nn.Identity``."""
+        """A ``torch.nn.Identity``: the module computes the identity (apply it to ``x`` and ``y`` alike); the
+        statistics are buffers, read them before exporting."""
         return torch.nn.Identity()
 
 
