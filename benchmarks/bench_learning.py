@@ -7,7 +7,9 @@ unit output variance. 2,000 training samples (targets with Gaussian noise of std
 samples, 300 full-batch Adam steps, hidden widths [128, 128] and ReLU for every model. The plain MLP with
 augmentation draws one random group element per sample at every step.
 
-Run ``python benchmarks/bench_learning.py`` (``--quick``: one seed, 100 steps). The symm-learning row needs
+Run ``python benchmarks/bench_learning.py`` (``--quick``: one seed, 100 steps). ``--eval-timing`` instead
+times eval-mode inference with grad enabled (no ``torch.no_grad()``) against the exported plain MLP: D6,
+regular rep in and out, three hidden layers of 264 units, batches of 1024 and 64. The symm-learning row needs
 ``symm-learning`` and ``escnn`` (numpy<2); with escnn installed the group and reps are escnn's (read by
 ``symm.Rep.from_escnn``), so every model sees exactly the same matrices and data. Without symm-learning the
 row says "not installed".
@@ -135,6 +137,34 @@ def builders(rin: Any, rout: Any, e_in: Any, e_out: Any, hidden: list[int], emlp
     return out
 
 
+def eval_timing() -> None:
+    """Eval-mode EMLP forward (grad enabled and no_grad) / its exported plain MLP, at two batch sizes."""
+    from _common import interleaved_medians  # benchmarks/ is on sys.path when this script runs
+    from symm_torch.models import EMLP
+
+    import symm
+
+    rep = symm.groups.dihedral(6).regular_rep()
+    for batch in (1024, 64):
+        torch.manual_seed(0)
+        model = EMLP(rep, rep, hidden_units=[264] * 3).eval()
+        plain = model.export().eval()
+        x = torch.randn(batch, rep.size)
+
+        def run(mod: torch.nn.Module, grad: bool, x: torch.Tensor = x) -> Callable[[], torch.Tensor]:
+            def f() -> torch.Tensor:
+                with torch.set_grad_enabled(grad):
+                    return mod(x)
+
+            return f
+
+        t = interleaved_medians([run(model, True), run(plain, True), run(model, False), run(plain, False)], repeats=40)
+        print(
+            f"batch {batch}: EMLP eval / plain, grad enabled {t[0] / t[1]:.2f}x ({t[0] * 1e3:.3f} ms), "
+            f"no_grad {t[2] / t[3]:.2f}x ({t[2] * 1e3:.3f} ms)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one seed, 100 steps")
@@ -144,9 +174,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--emlp-kw", default="{}", help="JSON keyword arguments of symm-torch's EMLP (sweeps)")
     parser.add_argument("--only", default=None, help="comma list of model names to run")
+    parser.add_argument("--eval-timing", action="store_true", help="time eval-mode inference instead")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.eval_timing:
+        eval_timing()
+        return
     steps, seeds = (100, 1) if args.quick else (args.steps, args.seeds)
     lrs = [float(v) for v in args.lrs.split(",")]
     hidden = [128, 128]
