@@ -481,6 +481,10 @@ def _check_finite_orders(mats: np.ndarray, max_order: int) -> None:
     group finite: the closure stays bounded by ``max_order`` and :data:`CLOSURE_MEMORY_BUDGET`.
     """
     n, d = mats.shape[0], mats.shape[1]
+    signed = np.abs(mats)
+    monomial = np.all((signed == 0.0) | (signed == 1.0)) and np.all(signed.sum(axis=1) == 1.0)
+    if monomial and np.all(signed.sum(axis=2) == 1.0):
+        return  # signed permutation matrices: a subgroup of the finite hyperoctahedral group
     for s in range(n):
         _check_element_order(mats[s], f"matrices[{s}]", max_order)
     pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
@@ -509,7 +513,9 @@ def _check_element_order(m: np.ndarray, label: str, max_order: int) -> None:
     cond = 1.0 if orthogonal else float(np.linalg.cond(m))
     if not np.isfinite(cond):
         raise ValueError(f"{label} is singular, so these matrices do not generate a group")
-    tol = _ANGLE_TOL * cond
+    # Eigenvalues of a finite-order matrix (diagonalisable) are accurate to about eps · cond(eigenvectors), far
+    # inside _ANGLE_TOL; a looser tolerance could pick a q below the true order and fail the check of m^L below.
+    tol = _ANGLE_TOL
     lam = np.linalg.eigvals(m)
     modulus = np.abs(lam)
     k = int(np.argmax(np.abs(modulus - 1.0)))
@@ -537,7 +543,7 @@ def _check_element_order(m: np.ndarray, label: str, max_order: int) -> None:
             )
     if not orthogonal:  # orthogonal matrices are diagonalisable: the eigenvalues settle the order
         err = float(np.abs(np.linalg.matrix_power(m, order) - np.eye(d)).max())
-        if err > tol * max(1.0, float(np.abs(m).max())):
+        if err > _ANGLE_TOL * cond * max(1.0, float(np.abs(m).max())):
             raise ValueError(
                 f"{label} has infinite order: its eigenvalues are {order}-th roots of unity but {label}^{order} "
                 f"differs from the identity by {err:.3g} (a part that is not diagonalisable grows without bound)"
