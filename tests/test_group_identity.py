@@ -74,6 +74,25 @@ def test_reexpressed_rep_is_cached_and_shares_the_registry():
     assert ref() is None  # weakly keyed by the original rep
 
 
+def test_concurrent_first_meeting_builds_one_reexpressed_rep():
+    from symm._rep import _common_group
+
+    ra, rb = _d3_reps()
+    barrier = threading.Barrier(8)
+    found = []
+
+    def meet():
+        barrier.wait()
+        found.append(_common_group(ra, rb)[1])
+
+    threads = [threading.Thread(target=meet) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(found) == 8 and all(r is found[0] for r in found)
+
+
 def test_non_corresponding_generators_are_refused():
     r6 = symm.Rep.from_generators([_rotation(2 * np.pi / 6)])
     r3 = symm.Rep.from_generators([_rotation(2 * np.pi / 3)])  # the square of r6's generator: C6 -> C3
