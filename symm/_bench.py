@@ -108,6 +108,8 @@ def _stream(cmd: list[str], cwd: Path, env: dict[str, str]) -> _Outcome:
 
 def _run(args: argparse.Namespace) -> int:
     folder = find_benchmarks(Path(args.path) if args.path else None)
+    if args.path and (folder is None or folder.parent.resolve() != Path(args.path).resolve()):
+        raise CLIError(f"--path {args.path!r}: no benchmarks/ folder with bench_*.py scripts there")
     if folder is None:
         raise CLIError(
             "the benchmarks are not installed with the symm package; they live in benchmarks/ of a symm "
@@ -130,7 +132,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.only:
         scripts = [s for s in scripts if args.only in s.name]
         if not scripts:
-            raise CLIError(f"no benchmark script in {folder} matches {args.only!r}")
+            names = ", ".join(s.name for s in sorted(folder.glob("bench_*.py")))
+            raise CLIError(f"--only {args.only!r}: no benchmark script in {folder} matches (scripts: {names})")
     if args.list:
         for s in scripts:
             _write(str(s.relative_to(root)))

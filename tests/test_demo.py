@@ -209,3 +209,15 @@ def test_bench_skips_and_counts_verdicts(tmp_path, capsys):
     assert "skipped: x not installed" in summary
     assert "1 PASS, 1 FAIL" in summary
     assert out.count("row a PASS") == 1
+
+
+def test_bench_errors_name_the_option(tmp_path, capsys):
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    (bench / "bench_ok.py").write_text("print('ok')\n")
+    assert _cli.main(["bench", "--path", str(tmp_path), "--only", "nomatch"]) == 2
+    err = capsys.readouterr().err
+    assert "--only" in err and "nomatch" in err
+    assert _cli.main(["bench", "--path", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert "--path" in err and "nowhere" in err
