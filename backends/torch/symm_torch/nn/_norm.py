@@ -211,6 +211,10 @@ class eAffine(EquivariantModule):
                     f"{tuple(beta.shape)}"
                 )
         b = None if beta is None else beta @ self.Q_inv.transpose(0, 1)
+        if self.learnable:  # one (D, D) product: A = Q diag(s) Qᵀ is symmetric
+            A = (self.Q * torch.index_select(scale, 0, self.idx)) @ self.Q.transpose(0, 1)
+            y = x @ A
+            return y if b is None else y + b
         return _affine(x, self.Q, self.idx, scale, b)
 
     def matrix(self) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -299,10 +303,11 @@ class eRMSNorm(EquivariantModule):
         self.affine = eAffine(self.in_rep, bias=bias, init_scheme=init_scheme) if equiv_affine else None
         if self._center:
             self._register_constant("P_inv", symm.invariant_orthogonal_projector(self.in_rep))
+            self._register_constant("Q_triv", invariant_basis(self.in_rep))
 
     def _normalise(self, x: torch.Tensor) -> torch.Tensor:
-        if self._center:
-            x = x - x @ self.P_inv  # P_inv is symmetric
+        if self._center:  # P_inv x = Q_triv (Q_trivᵀ x): two thin products instead of a (D, D) one
+            x = x - (x @ self.Q_triv) @ self.Q_triv.transpose(0, 1)
         return x * torch.rsqrt(x.square().mean(-1, keepdim=True) + self.eps)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -449,25 +454,29 @@ class eBatchNorm1d(EquivariantModule):
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_features(x, -1)
-        flat = x.reshape(-1, self.in_rep.size)
+        z = x @ self.Q  # isotypic coordinates
         if self.training or not self.track_running_stats:
+            flat = z.reshape(-1, self.in_rep.size)
             if flat.shape[0] < 2:
                 raise ValueError(
                     f"eBatchNorm1d needs more than one sample per batch in training, got shape {tuple(x.shape)}"
                 )
-            var, mean = symm.var_mean(flat @ self.Q, self.iso_rep, correction=0)  # isotypic coordinates
-            mean = mean @ self.Q.T
+            var, mean_iso = symm.var_mean(flat, self.iso_rep, correction=0)
             if self.training and self.track_running_stats:
                 n = flat.shape[0]
                 with torch.no_grad():
-                    self.running_mean.lerp_(mean.detach(), self.momentum)
+                    self.running_mean.lerp_(mean_iso.detach() @ self.Q.T, self.momentum)
                     self.running_var.lerp_(var.detach() * n / (n - 1), self.momentum)
                     self.num_batches_tracked.add_(1)
         else:
-            mean, var = self.running_mean, self.running_var
-        z = ((x - mean) @ self.Q) * torch.rsqrt(var + self.eps)
-        y = z @ self.Q.T
-        return y if self.affine is None else self.affine(y)
+            mean_iso, var = self.running_mean @ self.Q, self.running_var
+        r = torch.rsqrt(var + self.eps)
+        if self.affine is not None:  # fold eAffine's per-copy scale into the isotypic scaling
+            r = r * torch.index_select(self.affine.scale_params, 0, self.affine.idx)
+        y = ((z - mean_iso) * r) @ self.Q.T
+        if self.affine is not None and self.affine.bias_params is not None:
+            y = y + self.affine.Q_inv @ self.affine.bias_params
+        return y
 
     def export(self) -> torch.nn.Linear:
         """The eval-mode layer (running statistics, affine folded in) as a ``torch.nn.Linear``."""
