@@ -1,8 +1,8 @@
 """A saved module computes the same function in another process, under another BLAS kernel (DESIGN §9).
 
-One process builds each module, draws its parameters and saves ``state_dict``, input and output; a fresh
-process under another ``OPENBLAS_CORETYPE`` builds the module anew from the same reps, loads the state and
-must reproduce the output to 1e-12 (float64).
+One process builds each module (eLinear of R-, C- and H-type reps, eConv1D, EMLP and the Gaussian head), draws
+its parameters and saves ``state_dict``, input and output; a fresh process under another ``OPENBLAS_CORETYPE``
+builds the module anew from the same reps, loads the state and must reproduce the output to 1e-12 (float64).
 """
 
 from __future__ import annotations
@@ -41,13 +41,25 @@ def modules():
         "eLinear H-type rotated": (symm_torch.nn.eLinear(q8_rotated, Q8.regular_rep()), (5, 16)),
         "eConv1D": (symm_torch.nn.eConv1D(mixed, reg, kernel_size=3), (2, 14, 9)),
         "EMLP": (symm_torch.models.EMLP(mixed, symm.direct_sum(std, reg), hidden_units=[24, 24]), (5, 14)),
+        "Gaussian head (full covariance)": (Flat(symm_torch.nn.EquivMultivariateNormal(mixed, diagonal=False)), None),
     }
+
+class Flat(torch.nn.Module):  # mean and covariance of the head, flattened into one output
+    def __init__(self, head):
+        super().__init__()
+        self.head = head
+        self.shape = (3, head.in_rep.size)
+
+    def forward(self, z):
+        mu, cov = self.head.mean_and_covariance(z)
+        return torch.cat([mu, cov.flatten(1)], dim=1)
 
 mode, path = sys.argv[1], sys.argv[2]
 if mode == "save":
     torch.manual_seed(0)
     saved = {}
     for name, (m, shape) in modules().items():
+        shape = shape or m.shape
         for p in m.parameters():
             torch.nn.init.normal_(p)  # away from any structured init, so every parameter matters
         x = torch.randn(shape)
