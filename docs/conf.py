@@ -171,8 +171,8 @@ def _torch_plugin_page() -> str:
     if importlib.util.find_spec("symm_torch") is None:
         return head + (
             "``symm-torch`` was not installed when this site was built, so its reference is not included.\n"
-            "Install it with ``pip install symm-torch`` (from a checkout: ``pip install -e backends/torch``)\n"
-            "and rebuild the documentation to see it here.\n"
+            "It is not on PyPI yet; from a checkout, install it with\n"
+            '``pip install . ./backends/torch "torch==2.13.0"`` and rebuild the documentation to see it here.\n'
         )
     try:
         importlib.import_module("symm_torch")
