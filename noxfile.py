@@ -4,7 +4,7 @@
 ``tests(numpy)``, ``tests(array_api_strict)``, ``tests(torch)``, ``tests(jax)``, ``tests(dask)``, ``escnn``,
 ``lint`` and ``docs``. On 2 CPU cores that is about 17 minutes and about 5 GB of disk the first time (most of
 both for installing torch and jax into several environments; ``nox -r`` reuses them). The quick check is
-``nox -s "tests(numpy)"``: the NumPy suite and the docstring examples, about 30 s after its first install.
+``nox -s "tests(numpy)"``: the NumPy suite and the docstring examples, about 30 s with its environment.
 GPU sessions are tagged ``gpu`` (``nox -t gpu``); benchmarks are ``nox -s bench``.
 
 pytest runs with ``-rfE``: failures and errors are listed one by one, and skips are summarised once at the end,
@@ -12,9 +12,10 @@ one line per distinct reason with its count (``.ci/skip_summary.py``). Most skip
 runs one array backend, so the other backends' parametrisations skip as "not selected in this session".
 
 Environment:
-    SYMM_TORCH_REQ       pip requirement for torch (default ``torch``). CI pins ``torch==2.13.0``,
-                         a CPU build;
-                         an unpinned ``torch`` pulls a multi-GB CUDA build.
+    SYMM_TORCH_REQ       pip requirement for torch (default ``torch==2.13.0``, the version the README's
+                         plugin line pins and CI tests; ``.ci/run`` sets it to the same CPU build). Which build
+                         pip takes depends on your index; an unpinned ``torch`` pulls the newest default build,
+                         a multi-GB CUDA build on Linux.
     SYMM_TORCH_CUDA_REQ  pip requirement for torch in ``tests(torch-cuda)`` (default ``torch==2.13.0``).
     SYMM_CUPY_REQ        pip requirement for cupy (default ``cupy-cuda12x``).
 """
@@ -37,6 +38,7 @@ TORCH_PLUGIN = "backends/torch"
 TEST_DEPS = ["pytest>=7", "array-api-strict>=2.0"]
 LINT_PATHS = ["symm", "backends", "tests", "benchmarks", "docs", "noxfile.py", ".ci"]
 README = "README.md"
+TORCH_PIN = "torch==2.13.0"  # the default torch requirement: the version CI tests (never an unpinned torch)
 PYTEST_REPORT = ["-rfE", "-p", "skip_summary"]  # the plugin is .ci/skip_summary.py (PYTHONPATH below)
 
 # backend id -> (extra pip requirements, SYMM_BACKENDS value)
@@ -56,13 +58,13 @@ nox.options.sessions = [f"tests({b})" for b in CPU_BACKENDS] + ["escnn", "lint",
 
 
 def _torch_req() -> str:
-    return os.environ.get("SYMM_TORCH_REQ", "torch")
+    return os.environ.get("SYMM_TORCH_REQ", TORCH_PIN)
 
 
 def _resolve(req: str) -> str:
     return {
         "@torch": _torch_req(),
-        "@torch-cuda": os.environ.get("SYMM_TORCH_CUDA_REQ", "torch==2.13.0"),
+        "@torch-cuda": os.environ.get("SYMM_TORCH_CUDA_REQ", TORCH_PIN),
         "@cupy": os.environ.get("SYMM_CUPY_REQ", "cupy-cuda12x"),
     }.get(req, req)
 
