@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 from symm._array_api import constant, device_of, namespace_of
 from symm._rep import Rep
 
-__all__ = ["assert_equivariant"]
+__all__ = ["assert_equivariant", "openblas_kernels"]
 
 
 def assert_equivariant(
@@ -72,3 +73,29 @@ def assert_equivariant(
                 f"not equivariant at group element {g} of {group.name}: max |f(ρ_in(g)x) - ρ_out(g)f(x)| = "
                 f"{err:.3e} > {atol + rtol * max(ref_scale, 1.0):.3e}"
             )
+
+
+# OpenBLAS kernel -> the CPU flag it needs (Nehalem runs on any x86-64)
+_KERNEL_FLAGS = {"Nehalem": None, "Sandybridge": "avx", "Haswell": "avx2", "Zen": "avx2", "SkylakeX": "avx512f"}
+
+
+def openblas_kernels() -> list[str]:
+    """The ``OPENBLAS_CORETYPE`` values this CPU can run, for reproducibility tests in fresh processes.
+
+    Forcing a kernel whose instructions the CPU lacks crashes the process, so only kernels whose flags appear
+    in ``/proc/cpuinfo`` are listed. Off x86-64, or without ``/proc/cpuinfo``, the list is empty. The variable
+    takes effect on the OpenBLAS that numpy's wheels bundle (``threadpoolctl`` shows which kernel runs).
+
+    Returns
+    -------
+    list of str
+        Among ``Nehalem``, ``Sandybridge``, ``Haswell``, ``Zen`` and ``SkylakeX``.
+    """
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return []
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(next((line for line in f if line.startswith("flags")), "").split())
+    except OSError:
+        return []
+    return [k for k, flag in _KERNEL_FLAGS.items() if flag is None or flag in flags]

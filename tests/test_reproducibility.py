@@ -12,9 +12,10 @@ import threading
 import numpy as np
 import pytest
 from _backends import parse_selection
-from _subprocess import available_kernels, run_python
+from _subprocess import run_python
 
 import symm
+from symm.testing import openblas_kernels
 
 pytestmark = pytest.mark.skipif(
     "numpy" not in parse_selection(), reason="runs once, in the numpy session (backend-independent host maths)"
@@ -102,7 +103,7 @@ def _assert_same(a: dict, b: dict, what: str) -> None:
 def test_canonical_forms_agree_across_kernels_threads_and_call_order(tmp_path):
     reference = _dump(tmp_path, "reference")
     _assert_same(reference, _dump(tmp_path, "reverse-2threads", "reverse", threads=2), "reverse order, 2 threads")
-    kernels = available_kernels()
+    kernels = openblas_kernels()
     for kernel in kernels:
         _assert_same(reference, _dump(tmp_path, kernel, kernel=kernel), f"OPENBLAS_CORETYPE={kernel}")
     if not kernels:
@@ -110,7 +111,7 @@ def test_canonical_forms_agree_across_kernels_threads_and_call_order(tmp_path):
 
 
 def test_pickled_reps_compute_the_same_function_under_another_kernel(tmp_path):
-    kernels = available_kernels() or [None]
+    kernels = openblas_kernels() or [None]
     path = tmp_path / "dumped.pkl"
     run_python(DUMP, str(path), "forward", kernel=kernels[0])
     for kernel in [None, *kernels[1:]]:

@@ -8,15 +8,12 @@ builds the module anew from the same reps, loads the state and must reproduce th
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 import sys
 
 import pytest
 import torch
-
-# kernel -> CPU flag it needs; a kernel the CPU cannot run crashes the process
-_KERNEL_FLAGS = {"Nehalem": None, "Sandybridge": "avx", "Haswell": "avx2", "SkylakeX": "avx512f"}
+from symm.testing import openblas_kernels
 
 BUILD = r"""
 import sys
@@ -78,17 +75,6 @@ else:
 """
 
 
-def _kernels() -> list[str]:
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        return []
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = set(next((line for line in f if line.startswith("flags")), "").split())
-    except OSError:
-        return []
-    return [k for k, flag in _KERNEL_FLAGS.items() if flag is None or flag in flags]
-
-
 def _run(kernel: str | None, *args: str) -> str:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     env.pop("OPENBLAS_CORETYPE", None)
@@ -100,7 +86,7 @@ def _run(kernel: str | None, *args: str) -> str:
 
 
 def test_state_dict_gives_the_same_outputs_under_another_kernel(tmp_path):
-    kernels = _kernels()
+    kernels = openblas_kernels()
     if len(kernels) < 2:
         pytest.skip(f"needs two OpenBLAS kernels this CPU can run (found {kernels or 'none'}: not x86-64?)")
     path = str(tmp_path / "modules.pt")
