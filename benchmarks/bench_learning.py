@@ -26,6 +26,20 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+if __name__ == "__main__":
+    import importlib.util
+    import sys
+
+    _missing = [m for m in ("torch", "symm_torch") if importlib.util.find_spec(m) is None]
+    if _missing:
+        # One line, exit 0: `symm bench` reports the script as skipped, not crashed.
+        print(
+            f"skipped: {' and '.join(_missing)} not installed (the plugin from a checkout: "
+            'pip install . ./backends/torch "torch==2.13.0")'
+        )
+        sys.exit(0)
+
 import torch
 
 warnings.filterwarnings("ignore", message=".*py3nj.*")
