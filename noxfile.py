@@ -2,9 +2,10 @@
 
 ``nox`` with no arguments runs the 8 default sessions, each in its own virtual environment under ``.nox/``:
 ``tests(numpy)``, ``tests(array_api_strict)``, ``tests(torch)``, ``tests(jax)``, ``tests(dask)``, ``escnn``,
-``lint`` and ``docs``. On 2 CPU cores that is about 15 minutes (12 to 18 measured) and 5 GB of disk the first
-time (most of both for installing torch and jax into several environments; ``nox -r`` reuses them). The quick
-check is ``nox -s "tests(numpy)"``: the NumPy suite and the docstring examples, about 30 s with its environment.
+``lint`` and ``docs``. On 2 idle CPU cores that is about 8 minutes (12 to 18 when other work shares them) and
+5 GB of disk the first time, most of the disk for torch and jax in several environments (``nox -r`` reuses
+them). The quick check is ``nox -s "tests(numpy)"``: the NumPy suite and the docstring examples, about 30 s
+with its environment.
 GPU sessions are tagged ``gpu`` (``nox -t gpu``); benchmarks are ``nox -s bench``.
 
 pytest runs with ``-rfE``: failures and errors are listed one by one, and skips are summarised once at the end,
