@@ -48,7 +48,7 @@ BACKENDS: dict[str, tuple[list[str], str]] = {
     "array_api_strict": ([], "array_api_strict"),
     "torch": (["@torch"], "torch"),
     "jax": (["jax"], "jax"),
-    "dask": (["dask[array]"], "dask"),
+    "dask": (["dask[array]", "distributed"], "dask"),
     "cupy": (["numpy>=2", "@cupy"], "cupy"),
     "torch-cuda": (["@torch-cuda"], "torch-cuda"),
 }

@@ -20,10 +20,7 @@ def _require_escnn() -> Any:
     try:
         import escnn.group
     except ImportError as err:
-        raise ImportError(
-            "this needs escnn; install it with `pip install escnn` (it needs numpy<2), or "
-            "`pip install symm-torch[escnn]`"
-        ) from err
+        raise ImportError("this needs escnn; install it with `pip install escnn` (it needs numpy<2)") from err
     return escnn.group
 
 

@@ -48,7 +48,10 @@ class KnownPlugin:
     source_dir: str
 
     def install_hint(self) -> str:
-        return f"`pip install {self.distribution}` (or, from a symm checkout, `pip install -e {self.source_dir}`)"
+        return (
+            f"from a symm checkout, `pip install ./{self.source_dir}` with the dependency versions of your choice "
+            f"(the distribution {self.distribution!r} is not on PyPI yet)"
+        )
 
 
 KNOWN_PLUGINS: dict[str, KnownPlugin] = {

@@ -25,7 +25,7 @@ plugin: dict = {
         "symm_torch.nn": list(nn.__all__),
         "symm_torch.models": list(models.__all__),
     },
-    "optional": {"escnn": "pip install symm-torch[escnn]"},
+    "optional": {"escnn": "pip install escnn (it needs numpy<2)"},
 }
 
 __all__ = ["__version__", "models", "nn", "plugin"]

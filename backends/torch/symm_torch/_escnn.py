@@ -23,7 +23,7 @@ __all__ = [
     "wrap_output",
 ]
 
-ESCNN_INSTALL_HINT = "install it with `pip install symm-torch[escnn]` (or `pip install escnn`; escnn needs numpy<2)"
+ESCNN_INSTALL_HINT = "install it with `pip install escnn` (escnn needs numpy<2)"
 
 
 def require_escnn() -> Any:

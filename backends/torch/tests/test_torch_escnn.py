@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("escnn", reason="escnn is not installed (pip install symm-torch[escnn])")
+pytest.importorskip("escnn", reason="escnn is not installed (pip install escnn; it needs numpy<2)")
 
 import escnn
 import escnn.gspaces
