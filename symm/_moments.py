@@ -236,8 +236,8 @@ def _rep_name(rep: Rep | None) -> str:
 def _rep_difference(a: Rep | None, b: Rep | None) -> str | None:
     """How ``b`` differs from ``a`` by content, or ``None`` when they are equal.
 
-    Equal means: the same group object (groups are interned by their generators, so an unpickled group is
-    the same object again), the same size and equal ``generator_images``. Identity is not required, so reps
+    Equal means: the same group (the same object, since groups are interned by their generators, or one whose
+    generators correspond), the same size and equal ``generator_images``. Identity is not required, so reps
     that made a round trip through pickle (another process) still compare equal.
     """
     if a is b:
@@ -245,7 +245,10 @@ def _rep_difference(a: Rep | None, b: Rep | None) -> str | None:
     if a is None or b is None:  # pragma: no cover - merge checks that first
         return f"{_rep_name(b)} vs {_rep_name(a)}"
     if a.group is not b.group:
-        return f"it is a rep of a different group ({b.group.name} vs {a.group.name})"
+        try:
+            _, b = _common_group(a, b)  # corresponding generators: the same group, met by content
+        except ValueError:
+            return f"it is a rep of a different group ({b.group.name} vs {a.group.name})"
     if a.size != b.size:
         return f"it has size {b.size}, not {a.size}"
     if not np.array_equal(a.generator_images, b.generator_images):

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from symm._array_api import constant, device_of, namespace_of
-from symm._rep import Rep
+from symm._rep import Rep, _common_group
 
 __all__ = ["assert_equivariant", "openblas_kernels"]
 
@@ -48,8 +48,7 @@ def assert_equivariant(
         Naming the first element that fails and the error size.
     """
     xp = namespace_of(x=x)
-    if rep_in.group is not rep_out.group:
-        raise ValueError("rep_in and rep_out must be reps of the same group")
+    rep_in, rep_out = _common_group(rep_in, rep_out, ("rep_in", "rep_out"))  # groups meet by content
     group = rep_in.group
     if group.order <= max_elements:
         elements = range(group.order)

@@ -307,3 +307,20 @@ def test_direct_product_arguments():
         groups.direct_product(groups.cyclic(400), groups.cyclic(400))
     G = groups.direct_product(groups.cyclic(2), groups.cyclic(3))
     assert G is groups.direct_product(groups.cyclic(2), groups.cyclic(3)) and G.order == 6
+
+
+def test_assert_equivariant_and_merge_accept_groups_met_by_content():
+    """assert_equivariant and SymmetricMoments.merge meet groups by content too, like cov and lstsq."""
+    c, s = np.cos(2 * np.pi / 3), np.sin(2 * np.pi / 3)
+    std = [np.array([[c, -s], [s, c]]), np.diag([1.0, -1.0])]
+    perm = [np.eye(3)[[1, 2, 0]], np.eye(3)[[0, 2, 1]]]
+    rep_std = symm.Rep.from_generators(std)
+    rep_perm = symm.Rep.from_generators(perm)
+    assert rep_std.group is not rep_perm.group
+    # the invariant map R^3 -> R^2 that sums the points is zero on the standard part: 0 is equivariant
+    symm.testing.assert_equivariant(lambda x: 0.0 * x[:, :2], rep_perm, rep_std, np.ones((2, 3)))
+    other = symm.Rep(rep_perm.group, rep_std.generator_images)  # the same images on the other group object
+    x = np.random.default_rng(0).standard_normal((20, 2))
+    a, b = symm.SymmetricMoments(rep_std), symm.SymmetricMoments(other)
+    merged = a.update(x[:12]).merge(b.update(x[12:]))
+    np.testing.assert_allclose(merged.cov(), symm.cov(x, None, rep_std), atol=1e-12)

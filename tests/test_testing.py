@@ -71,5 +71,5 @@ def test_backends(backend):
 
 def test_different_groups_rejected():
     x = np.zeros((1, 3))
-    with pytest.raises(ValueError, match="same group"):
+    with pytest.raises(ValueError, match="different groups"):
         assert_equivariant(lambda v: v, groups.cyclic(3).regular_rep(), groups.cyclic(4).regular_rep(), x)
