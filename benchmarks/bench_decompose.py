@@ -1,8 +1,9 @@
 """Benchmark: time of symm's numerical isotypic decomposition, and escnn's when escnn is importable.
 
 The input is a rep given only by generator images in a random orthogonal basis, ``P ρ(g) Pᵀ`` (built with
-``symm.Rep(G, ...)`` so no known decomposition is reused): regular(C8)^k for D = 64, 256, 512, and a few other
-groups. Each timing builds a fresh ``Rep`` and reads ``change_of_basis`` (the decomposition is cached per rep).
+``symm.Rep(G, ...)`` so no known decomposition is reused): regular(C8)^k for D = 64 ... 2048, a D6 mix at
+D = 1024 and a few other groups. Each timing builds a fresh ``Rep`` and reads ``change_of_basis`` (the
+decomposition is cached per rep).
 The accuracy column is ``max_g |Qᵀ ρ(g) Q - ⊕ I ⊗ ρ̂(g)|`` over every element.
 
 escnn (``escnn.group._numerical.decompose_representation_finitegroup``, the routine behind
@@ -100,8 +101,12 @@ def main() -> None:
         cases += [
             ("C8", "regular^32", c8, c8.regular_rep() * 32, ("cyclic", 8, 32)),
             ("C8", "regular^64", c8, c8.regular_rep() * 64, ("cyclic", 8, 64)),
+            ("C8", "regular^128", c8, c8.regular_rep() * 128, None),
+            ("C8", "regular^256", c8, c8.regular_rep() * 256, None),
         ]
     d6, s4, q8, a5 = groups.dihedral(6), groups.symmetric(4), groups.quaternion(), groups.alternating(5)
+    if not args.quick:  # a block of high multiplicity: 256 invariant features beside regular copies
+        cases.append(("D6", "regular^64+trivial^256", d6, d6.regular_rep() * 64 + d6.trivial_rep(256), None))
     c3q8 = groups.direct_product(groups.cyclic(3), q8)
     cases += [
         ("D6", "regular^4", d6, d6.regular_rep() * 4, ("dihedral", 6, 4)),
