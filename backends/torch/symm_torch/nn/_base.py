@@ -11,7 +11,7 @@ import torch
 
 from symm_torch._escnn import is_field_type, split_input, wrap_output
 
-__all__ = ["EquivariantModule"]
+__all__ = ["EquivariantModule", "HomLayer"]
 
 
 class EquivariantModule(torch.nn.Module):
@@ -158,6 +158,56 @@ class EquivariantModule(torch.nn.Module):
         state = self.__dict__.copy()
         state.pop("_weight_cache", None)
         return state
+
+
+class HomLayer(EquivariantModule):
+    """A module whose weight lies in ``Hom_G`` (``weight_params``) and whose bias is invariant (``bias_params``).
+
+    Subclasses give :meth:`_expand_weight` (the free parameters to the dense weight in torch's layout) and
+    :meth:`export` through :meth:`_export_into`.
+    """
+
+    weight_params: torch.nn.Parameter
+    bias_params: torch.nn.Parameter | None
+    Q_inv: torch.Tensor
+
+    def _expand_weight(self, theta: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _expand_params(self, theta: torch.Tensor, beta: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+        weight = self._expand_weight(theta)
+        return (weight,) if beta is None else (weight, self.Q_inv @ beta)
+
+    def _expand(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(weight, bias or None)`` expanded anew, never from the cache."""
+        out = self._expand_params(self.weight_params, self.bias_params)
+        return out[0], (out[1] if len(out) > 1 else None)
+
+    def expanded(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(weight, bias or None)`` in the layout of the torch module :meth:`export` returns; cached in eval."""
+        params = tuple(p for p in (self.weight_params, self.bias_params) if p is not None)
+        out = self._cached(params, self._expand_params)
+        return out[0], (out[1] if len(out) > 1 else None)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The expanded equivariant weight, shaped as the exported torch module's ``weight``."""
+        return self.expanded()[0]
+
+    @property
+    def bias(self) -> torch.Tensor | None:
+        """The expanded invariant bias, shape (D_out,), or ``None``."""
+        return self.expanded()[1]
+
+    def _export_into(self, factory: Callable[..., torch.nn.Module], *args: Any, **kwargs: Any) -> torch.nn.Module:
+        """``factory(*args, bias=..., device=..., dtype=..., **kwargs)`` holding the expanded weight and bias."""
+        weight, bias = self.expanded()
+        module = factory(*args, bias=bias is not None, device=weight.device, dtype=weight.dtype, **kwargs)
+        with torch.no_grad():
+            module.weight.copy_(weight)
+            if bias is not None:
+                module.bias.copy_(bias)
+        return module
 
 
 class _ReuseExpansion(torch.autograd.Function):

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from symm_torch._reps import as_rep, check_same_group
-from symm_torch.nn._base import EquivariantModule
+from symm_torch.nn._base import HomLayer
 from symm_torch.nn._hom import check_init_scheme, expand_hom, init_hom, register_hom
 from symm_torch.nn._linear import register_invariant_bias
 
@@ -25,7 +25,7 @@ def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return value
 
 
-class eConv1D(EquivariantModule):
+class eConv1D(HomLayer):
     r"""A G-equivariant ``torch.nn.Conv1d``: ``G`` acts on the channels, trivially on the time axis.
 
     .. math::
@@ -111,25 +111,8 @@ class eConv1D(EquivariantModule):
             if self.bias_params is not None:
                 self.bias_params.zero_()
 
-    def _expand_params(self, theta: torch.Tensor, beta: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
-        weight = expand_hom(self, self._plan, theta).permute(1, 2, 0)
-        return (weight,) if beta is None else (weight, self.Q_inv @ beta)
-
-    def expanded(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(kernel (C_out, C_in, K), bias (C_out,) or None)``, cached in eval mode."""
-        params = tuple(p for p in (self.weight_params, self.bias_params) if p is not None)
-        out = self._cached(params, self._expand_params)
-        return out[0], (out[1] if len(out) > 1 else None)
-
-    @property
-    def weight(self) -> torch.Tensor:
-        """The expanded kernel, shape (C_out, C_in, K), as ``torch.nn.Conv1d.weight``."""
-        return self.expanded()[0]
-
-    @property
-    def bias(self) -> torch.Tensor | None:
-        """The expanded invariant bias, shape (C_out,), or ``None``."""
-        return self.expanded()[1]
+    def _expand_weight(self, theta: torch.Tensor) -> torch.Tensor:
+        return expand_hom(self, self._plan, theta).permute(1, 2, 0)  # (K, out, in) -> (C_out, C_in, K)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim not in (2, 3):
@@ -148,25 +131,17 @@ class eConv1D(EquivariantModule):
         return F.conv1d(x, weight, bias, self.stride, self.padding, self.dilation)
 
     def export(self) -> torch.nn.Conv1d:
-        """A ``torch.nn.Conv1d`` with the expanded kernel and bias."""
-        weight, bias = self.expanded()
-        conv = torch.nn.Conv1d(
+        """A ``torch.nn.Conv1d`` with the expanded kernel (C_out, C_in, K) and bias."""
+        return self._export_into(
+            torch.nn.Conv1d,
             self.in_rep.size,
             self.out_rep.size,
             self.kernel_size,
             stride=self.stride,
             padding=self.padding,
             dilation=self.dilation,
-            bias=bias is not None,
             padding_mode=self.padding_mode,
-            device=weight.device,
-            dtype=weight.dtype,
         )
-        with torch.no_grad():
-            conv.weight.copy_(weight)
-            if bias is not None:
-                conv.bias.copy_(bias)
-        return conv
 
 
 class eConv1d(eConv1D):
@@ -196,7 +171,7 @@ class eConv1d(eConv1D):
         super().__init__(in_rep, out_rep, kernel_size, init_scheme=init_scheme, **conv1d_kwargs)
 
 
-class eConvTranspose1d(EquivariantModule):
+class eConvTranspose1d(HomLayer):
     r"""A G-equivariant ``torch.nn.ConvTranspose1d``: ``G`` acts on the channels, trivially on the time axis.
 
     .. math::
@@ -270,25 +245,8 @@ class eConvTranspose1d(EquivariantModule):
             if self.bias_params is not None:
                 self.bias_params.zero_()
 
-    def _expand_params(self, theta: torch.Tensor, beta: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
-        weight = expand_hom(self, self._plan, theta).permute(2, 1, 0)  # (K, out, in) -> (in, out, K)
-        return (weight,) if beta is None else (weight, self.Q_inv @ beta)
-
-    def expanded(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(kernel (C_in, C_out, K), bias (C_out,) or None)``, cached in eval mode."""
-        params = tuple(p for p in (self.weight_params, self.bias_params) if p is not None)
-        out = self._cached(params, self._expand_params)
-        return out[0], (out[1] if len(out) > 1 else None)
-
-    @property
-    def weight(self) -> torch.Tensor:
-        """The expanded kernel, shape (C_in, C_out, K), as ``torch.nn.ConvTranspose1d.weight``."""
-        return self.expanded()[0]
-
-    @property
-    def bias(self) -> torch.Tensor | None:
-        """The expanded invariant bias, shape (C_out,), or ``None``."""
-        return self.expanded()[1]
+    def _expand_weight(self, theta: torch.Tensor) -> torch.Tensor:
+        return expand_hom(self, self._plan, theta).permute(2, 1, 0)  # (K, out, in) -> (C_in, C_out, K)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.ndim not in (2, 3):
@@ -301,9 +259,9 @@ class eConvTranspose1d(EquivariantModule):
         return F.conv_transpose1d(x, weight, bias, self.stride, self.padding, self.output_padding, 1, self.dilation)
 
     def export(self) -> torch.nn.ConvTranspose1d:
-        """A ``torch.nn.ConvTranspose1d`` with the expanded kernel and bias."""
-        weight, bias = self.expanded()
-        conv = torch.nn.ConvTranspose1d(
+        """A ``torch.nn.ConvTranspose1d`` with the expanded kernel (C_in, C_out, K) and bias."""
+        return self._export_into(
+            torch.nn.ConvTranspose1d,
             self.in_rep.size,
             self.out_rep.size,
             self.kernel_size,
@@ -311,12 +269,4 @@ class eConvTranspose1d(EquivariantModule):
             padding=self.padding,
             output_padding=self.output_padding,
             dilation=self.dilation,
-            bias=bias is not None,
-            device=weight.device,
-            dtype=weight.dtype,
         )
-        with torch.no_grad():
-            conv.weight.copy_(weight)
-            if bias is not None:
-                conv.bias.copy_(bias)
-        return conv

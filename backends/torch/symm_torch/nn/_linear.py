@@ -9,7 +9,7 @@ import symm
 import torch
 
 from symm_torch._reps import as_rep, check_same_group
-from symm_torch.nn._base import EquivariantModule
+from symm_torch.nn._base import EquivariantModule, HomLayer
 from symm_torch.nn._hom import check_init_scheme, expand_hom, init_hom, register_hom
 
 __all__ = ["eLinear"]
@@ -34,7 +34,7 @@ def invariant_basis(rep: symm.Rep) -> np.ndarray:
     return np.zeros((rep.size, 0))
 
 
-class eLinear(EquivariantModule):
+class eLinear(HomLayer):
     r"""A G-equivariant linear layer ``y = W x + b`` with ``W ∈ Hom_G(ρ_in, ρ_out)`` and ``b`` invariant.
 
     .. math::
@@ -123,29 +123,8 @@ class eLinear(EquivariantModule):
                 self.bias_params.zero_()
 
     # ------------------------------------------------------------------ expansion
-    def _expand_params(self, theta: torch.Tensor, beta: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
-        weight = expand_hom(self, self._plan, theta)
-        return (weight,) if beta is None else (weight, self.Q_inv @ beta)
-
-    def _expand(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        out = self._expand_params(self.weight_params, self.bias_params)
-        return out[0], (out[1] if len(out) > 1 else None)
-
-    def expanded(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(W, b)``: the weight (D_out, D_in) and bias (D_out,) or ``None``, cached in eval mode."""
-        params = tuple(p for p in (self.weight_params, self.bias_params) if p is not None)
-        out = self._cached(params, self._expand_params)
-        return out[0], (out[1] if len(out) > 1 else None)
-
-    @property
-    def weight(self) -> torch.Tensor:
-        """The expanded equivariant weight, shape (D_out, D_in)."""
-        return self.expanded()[0]
-
-    @property
-    def bias(self) -> torch.Tensor | None:
-        """The expanded invariant bias, shape (D_out,), or ``None``."""
-        return self.expanded()[1]
+    def _expand_weight(self, theta: torch.Tensor) -> torch.Tensor:
+        return expand_hom(self, self._plan, theta)  # (D_out, D_in)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_features(x, -1)
@@ -154,16 +133,4 @@ class eLinear(EquivariantModule):
 
     def export(self) -> torch.nn.Linear:
         """A ``torch.nn.Linear`` with the expanded weight and bias (same dtype and device)."""
-        weight, bias = self.expanded()
-        lin = torch.nn.Linear(
-            self.in_rep.size,
-            self.out_rep.size,
-            bias=self.bias_params is not None,
-            device=weight.device,
-            dtype=weight.dtype,
-        )
-        with torch.no_grad():
-            lin.weight.copy_(weight)
-            if self.bias_params is not None:
-                lin.bias.copy_(bias)
-        return lin
+        return self._export_into(torch.nn.Linear, self.in_rep.size, self.out_rep.size)
