@@ -235,6 +235,11 @@ count_by_backend "$JUNIT" 2>&1 | tee -a "$RES"
 step "pytest no-host-round-trip guards on torch CPU" 60 \
     env SYMM_BACKENDS=torch "$PY" -m pytest tests/test_no_host_roundtrip.py -q -rs -p no:cacheprovider
 
+# The torch plugin's modules on CUDA: same outputs as on the CPU, equivariant on every element, train, export.
+step "pytest symm_torch modules on CUDA" 120 \
+    env PYTHONPATH="$ROOT/backends/torch:$PYTHONPATH" "$PY" -m pytest backends/torch/tests/test_torch_cuda.py \
+    -q -rfEs -p no:cacheprovider
+
 # ------------------------------------------------------------------------------------------------ bench
 # shellcheck disable=SC2086
 step "benchmarks/bench_gpu.py ${GPU_CHECK_BENCH_ARGS:-}" "${GPU_CHECK_BENCH_TIMEOUT:-200}" \

@@ -201,7 +201,8 @@ def _torch(dtype_name: str, name: str, device_name: str = "cpu") -> Backend:
     torch = _require("torch")
     if device_name == "cuda" and not torch.cuda.is_available():
         raise BackendUnavailable("no CUDA GPU (torch.cuda.is_available() is False)")
-    device = torch.device(device_name)
+    # torch.device("cuda") names no index, while every tensor on it reports "cuda:0" (the current device)
+    device = torch.device("cuda", torch.cuda.current_device()) if device_name == "cuda" else torch.device(device_name)
     dt = getattr(torch, dtype_name)
 
     def asarray(a):

@@ -33,8 +33,8 @@ def check_equivariant(f, rep_in: symm.Rep, rep_out: symm.Rep, x: torch.Tensor, a
         scale = max(float(y.abs().max()), 1.0)
         worst = 0.0
         for g in range(rep_in.group.order):
-            r_in = torch.as_tensor(rep_in(g), dtype=x.dtype)
-            r_out = torch.as_tensor(rep_out(g), dtype=y.dtype)
+            r_in = torch.as_tensor(rep_in(g), dtype=x.dtype, device=x.device)
+            r_out = torch.as_tensor(rep_out(g), dtype=y.dtype, device=y.device)
             gx = torch.movedim(torch.movedim(x, axis, -1) @ r_in.T, -1, axis)
             gy = torch.movedim(torch.movedim(y, axis, -1) @ r_out.T, -1, axis)
             err = float((f(gx) - gy).abs().max()) / scale
@@ -78,7 +78,8 @@ def check_gradients_and_step(module: torch.nn.Module, x: torch.Tensor, *extra) -
     """Every parameter gets a nonzero gradient; then one optimizer step is taken (check equivariance after)."""
     x = x.clone().requires_grad_(True)
     loss = sum(
-        (y * torch.linspace(0.5, 1.5, y.shape[-1], dtype=y.dtype)).square().sum() for y in outputs(module, x, *extra)
+        (y * torch.linspace(0.5, 1.5, y.shape[-1], dtype=y.dtype, device=y.device)).square().sum()
+        for y in outputs(module, x, *extra)
     )
     loss.backward()
     for name, p in module.named_parameters():

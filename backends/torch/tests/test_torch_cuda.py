@@ -1,0 +1,87 @@
+"""symm_torch on a CUDA device: every module moved with ``.to("cuda")`` computes what it computes on the CPU,
+is equivariant on every group element there, trains there, and exports there. Skipped without a CUDA GPU."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import symm
+import torch
+from _torch_helpers import check_equivariant, check_gradients_and_step, mixed_rep, outputs, randomise
+
+from symm_torch.models import EMLP, IMLP
+from symm_torch.nn import (
+    Change2DisentangledBasis,
+    EquivMultivariateNormal,
+    IrrepSubspaceNormPooling,
+    eAffine,
+    eBatchNorm1d,
+    eConv1D,
+    eConvTranspose1d,
+    eLayerNorm,
+    eLinear,
+    eRMSNorm,
+)
+
+pytestmark = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA GPU (torch.cuda.is_available() is False)"
+)
+
+REP = mixed_rep(symm.groups.dihedral(4))
+INV = REP.group.trivial_rep(3)
+
+# name -> (factory, input shape, out rep or None when the output is not a feature vector of a rep)
+CASES = {
+    "eLinear": (lambda: eLinear(REP, REP), (5, REP.size), REP),
+    "eConv1D": (lambda: eConv1D(REP, REP, kernel_size=3, padding=1), (2, REP.size, 7), REP),
+    "eConvTranspose1d": (lambda: eConvTranspose1d(REP, REP, kernel_size=3), (2, REP.size, 7), REP),
+    "EMLP": (lambda: EMLP(REP, REP, hidden_units=[2 * REP.group.order]), (5, REP.size), REP),
+    "IMLP": (lambda: IMLP(REP, 3, hidden_units=[2 * REP.group.order]), (5, REP.size), INV),
+    "eAffine": (lambda: eAffine(REP), (5, REP.size), REP),
+    "eLayerNorm": (lambda: eLayerNorm(REP), (5, REP.size), REP),
+    "eRMSNorm": (lambda: eRMSNorm(REP), (5, REP.size), REP),
+    "eBatchNorm1d": (lambda: eBatchNorm1d(REP), (5, REP.size), REP),
+    "Change2DisentangledBasis": (lambda: Change2DisentangledBasis(REP), (5, REP.size), None),
+    "IrrepSubspaceNormPooling": (lambda: IrrepSubspaceNormPooling(REP), (5, REP.size), None),
+    "EquivMultivariateNormal": (lambda: EquivMultivariateNormal(REP, diagonal=False), None, None),
+}
+
+
+def _input(name: str, shape, module) -> torch.Tensor:
+    if shape is None:  # the Gaussian head takes its own input size
+        shape = (5, module.in_rep.size)
+    return torch.randn(shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_module_on_cuda_matches_cpu_is_equivariant_trains_and_exports(name):
+    factory, shape, out_rep = CASES[name]
+    cpu = randomise(factory().double(), seed=2)
+    x = _input(name, shape, cpu)
+    gpu = copy.deepcopy(cpu).to("cuda")
+    xg = x.to("cuda")
+    for got, want in zip(outputs(gpu, xg), outputs(cpu, x), strict=True):
+        assert got.device.type == "cuda"
+        torch.testing.assert_close(got.cpu(), want, rtol=1e-10, atol=1e-10)
+    if out_rep is not None:
+        axis = 1 if x.ndim == 3 else -1
+        check_equivariant(gpu, REP, out_rep, xg, axis=axis)
+    gpu.eval()
+    exported = gpu.export()
+    for got, want in zip(outputs(exported, xg), outputs(gpu, xg), strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+    gpu.train()
+    if any(True for _ in gpu.parameters()):
+        check_gradients_and_step(gpu, xg)
+        assert all(p.device.type == "cuda" for p in gpu.parameters())
+        if out_rep is not None:
+            check_equivariant(gpu, REP, out_rep, xg, axis=1 if x.ndim == 3 else -1)
+
+
+def test_float32_on_cuda_close_to_float64():
+    module = randomise(EMLP(REP, REP, hidden_units=[16]).double(), seed=4).to("cuda")
+    x = torch.randn(64, REP.size, dtype=torch.float64, device="cuda")
+    ref = module(x)
+    got = copy.deepcopy(module).float()(x.float())
+    torch.testing.assert_close(got.double(), ref, rtol=1e-4, atol=1e-4)
