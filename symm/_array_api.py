@@ -13,7 +13,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-__all__ = ["as_float_array", "constant", "device_of", "namespace_of", "to_namespace"]
+__all__ = ["as_float_array", "column_mean", "column_sum", "constant", "device_of", "namespace_of", "to_namespace"]
 
 
 def namespace_of(**arrays: Any) -> Any:
@@ -50,6 +50,25 @@ def namespace_of(**arrays: Any) -> Any:
 def device_of(a: Any) -> Any:
     """The device of ``a`` (array-api-compat's ``device``)."""
     return array_api_compat.device(a)
+
+
+def column_sum(x: Any, xp: Any) -> Any:
+    """``Σ_n x[n, :]`` of an ``(N, D)`` array, shape ``(D,)``.
+
+    On CuPy this is the product ``1ᵀ x``: CuPy's own reduction over axis 0 of a C-ordered ``(N, D)`` array
+    reads memory about 20 times more slowly than the device allows (measured on an H200 at N = 10⁶), while
+    cuBLAS's matrix-vector product runs at bandwidth.
+    """
+    if array_api_compat.is_cupy_namespace(xp):
+        return xp.ones((x.shape[0],), dtype=x.dtype, device=device_of(x)) @ x
+    return xp.sum(x, axis=0)
+
+
+def column_mean(x: Any, xp: Any) -> Any:
+    """The mean over axis 0 of an ``(N, D)`` array (see :func:`column_sum`)."""
+    if array_api_compat.is_cupy_namespace(xp):
+        return column_sum(x, xp) / x.shape[0]
+    return xp.mean(x, axis=0)
 
 
 def default_float(xp: Any, device: Any = None) -> Any:

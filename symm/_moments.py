@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from symm._array_api import device_of, namespace_of
+from symm._array_api import column_mean, device_of, namespace_of
 from symm._rep import Rep, _common_group
 from symm._stats import (
     _check_correction,
@@ -85,12 +85,12 @@ class SymmetricMoments:
         nb = int(x.shape[0])
         if nb == 0:
             return self
-        xbar = xp.mean(x, axis=0)
+        xbar = column_mean(x, xp)
         xc = x - xbar
         xct = xp.matrix_transpose(xc)
         batch = {"n": nb, "xbar": xbar, "mxx": xct @ xc}
         if y is not None:
-            ybar = xp.mean(y, axis=0)
+            ybar = column_mean(y, xp)
             yc = y - ybar
             yct = xp.matrix_transpose(yc)
             batch.update(ybar=ybar, myx=yct @ xc, myy=yct @ yc)

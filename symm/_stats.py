@@ -21,7 +21,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from symm._array_api import as_float_array, constant, device_of, hashable_key, namespace_of
+from symm._array_api import as_float_array, column_mean, column_sum, constant, device_of, hashable_key, namespace_of
 from symm._rep import Rep, _common_group
 
 __all__ = ["cov", "mean", "var", "var_mean"]
@@ -316,7 +316,7 @@ def _project_iso(Z: Any, idx: Any, w: Any, zero: Any, xp: Any) -> Any:
 def _reynolds_diag(v_or_S: Any, plan: _PairPlan, xp: Any, bundle: tuple, avg: Any) -> Any:
     """``diag R(S)`` for an auto-covariance: from ``diag S`` for signed permutations (``avg`` is the orbit
     average), from ``S`` otherwise."""
-    if bundle[0] == "perm":
+    if avg is not None:
         return v_or_S @ avg
     _, _, _, idx, w, qx, _qy, qxt, _qyt, zero = bundle
     P = _project_iso(qxt @ v_or_S @ qx, idx, w, zero, xp)
@@ -437,7 +437,7 @@ def mean(x: Any, rep: Rep) -> Any:
     if _n_samples(x) < 1:
         raise ValueError(f"too few samples: x must hold at least one sample, got shape {tuple(x.shape)}")
     proj = constant(rep, "symm.stats.P", lambda: _rep_plan(rep).projector(), xp, device_of(x), x.dtype)
-    return xp.mean(x, axis=0) @ proj
+    return column_mean(x, xp) @ proj
 
 
 def cov(x: Any, y: Any = None, rep_x: Rep | None = None, rep_y: Rep | None = None, *, correction: float = 1) -> Any:
@@ -484,12 +484,12 @@ def cov(x: Any, y: Any = None, rep_x: Rep | None = None, rep_y: Rep | None = Non
     plan = _pair_plan(rep_x, rep_y)
     bundle = _bundle(plan, xp, device_of(x), x.dtype)
     comp_x, comp_y = bundle[1], bundle[2]
-    xbar = xp.mean(x, axis=0)
+    xbar = column_mean(x, xp)
     xc = x - xbar
     if y is None:
         ybar, yc = xbar, xc
     else:
-        ybar = xp.mean(y, axis=0)
+        ybar = column_mean(y, xp)
         yc = y - ybar
     S = _centred_moment(xc, yc, xbar, ybar, comp_x, comp_y, n, xp)
     return reynolds(S, plan, xp, bundle) / (n - correction)
@@ -562,8 +562,8 @@ def var_mean(x: Any, rep: Rep, *, correction: float = 1) -> tuple[Any, Any]:
     bundle = _bundle(plan, xp, dev, dt)
     comp = bundle[1]
     proj = constant(rep, "symm.stats.P", lambda: _rep_plan(rep).projector(), xp, dev, dt)
-    xbar = xp.mean(x, axis=0)
-    if bundle[0] == "perm":
+    xbar = column_mean(x, xp)
+    if plan.px.signed_perm is not None:  # diag R(S) needs only diag S: O(N·D) even where cov gathers no S
         a = xbar @ comp
         v = _centred_sum_squares(x, xbar, xp) + n * (a * a)
         out = _reynolds_diag(v, plan, xp, bundle, _orbit_average(rep, xp, dev, dt))
@@ -580,7 +580,7 @@ def _centred_sum_squares(x: Any, xbar: Any, xp: Any, rows: int = 1 << 16) -> Any
     total = None
     for start in range(0, n, rows):
         d = x[start : min(start + rows, n), ...] - xbar  # the standard leaves out-of-bounds stops unspecified
-        part = xp.sum(d * d, axis=0)
+        part = column_sum(d * d, xp)
         total = part if total is None else total + part
     return total
 
@@ -605,7 +605,7 @@ def _var_from_moments(m2: Any, xbar: Any, n: int, rep: Rep, correction: float, x
     plan = _pair_plan(rep, rep)
     bundle = _bundle(plan, xp, dev, dt)
     a = xbar @ bundle[1]
-    if bundle[0] == "perm":
+    if plan.px.signed_perm is not None:
         v = xp.linalg.diagonal(m2) + n * (a * a)
         return _reynolds_diag(v, plan, xp, bundle, _orbit_average(rep, xp, dev, dt)) / (n - correction)
     v = m2 + xp.reshape(a * n, (-1, 1)) * xp.reshape(a, (1, -1))

@@ -107,6 +107,18 @@ def test_var_mean_order(backend, cs, rng):
     backend.assert_close(m, symm.mean(x, cs.rep_x))
 
 
+def test_var_of_a_large_permutation_rep_is_diag_cov(backend, rng):
+    """D8 regular × 40 (D = 640): too many entries for cov's gather tables, so cov goes through the isotypic
+    basis while var averages diag S over the coordinate orbits; both must agree with the augmented data."""
+    rep = groups.dihedral(8).regular_rep() * 40
+    x = rng.normal(size=(40, rep.size)) + np.linspace(-1.0, 1.0, rep.size)
+    v, m = symm.var_mean(backend.asarray(x), rep, correction=0)
+    xa = augment(_host(backend, x), rep)
+    backend.assert_close(v, xa.var(axis=0))
+    backend.assert_close(m, xa.mean(axis=0))
+    backend.assert_close(v, np.diag(backend.to_numpy(symm.cov(backend.asarray(x), None, rep, correction=0))))
+
+
 # --------------------------------------------------------------------------------------------- equivariance
 
 
