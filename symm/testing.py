@@ -20,21 +20,26 @@ def assert_equivariant(
     rep_out: Rep,
     x: Any,
     *,
+    axis: int = -1,
     rtol: float | None = None,
     atol: float | None = None,
     max_elements: int = 256,
     seed: int = 0,
 ) -> None:
-    """Check ``f(x ρ_in(g)ᵀ) = f(x) ρ_out(g)ᵀ`` for every group element (or a random sample of them).
+    """Check ``f(ρ_in(g) x) = ρ_out(g) f(x)`` for every group element (or a random sample of them).
 
     Parameters
     ----------
     f : callable
-        Maps an array of shape (N, D_in) to one of shape (N, D_out), in the same namespace.
+        Maps an array with features of size D_in on ``axis`` to one with features of size D_out on the same
+        axis, in the same namespace: ``(N, D_in) -> (N, D_out)`` for dense maps, ``(B, D_in, T) ->
+        (B, D_out, T')`` with ``axis=1`` for convolutions.
     rep_in, rep_out : Rep
         Input and output representations. Pass ``rep_out = group.trivial_rep(D_out)`` for invariance.
-    x : array, shape (N, D_in)
+    x : array, features of size D_in on ``axis``
         Test inputs in any Array API namespace.
+    axis : int, default -1
+        The feature axis of ``x`` and of ``f(x)``.
     rtol, atol : float, optional
         Tolerances relative to ``max |f(x)|``. Default: 1e-10 for float64, 1e-5 otherwise.
     max_elements : int
@@ -60,12 +65,18 @@ def assert_equivariant(
     dev = device_of(x)
     y = f(x)
     ref_scale = float(xp.max(xp.abs(y))) if y.size else 0.0
+    if x.shape[axis] != rep_in.size:
+        raise ValueError(f"x has {x.shape[axis]} features on axis {axis}, but rep_in has size {rep_in.size}")
+
+    def act(r: Any, a: Any) -> Any:  # ρ applied to the features on ``axis``
+        return xp.moveaxis(xp.moveaxis(a, axis, -1) @ xp.matrix_transpose(r), -1, axis)
+
     for g in elements:
         g = int(g)
         r_in = constant(rep_in, ("rho", g), lambda g=g: rep_in(g), xp, dev, x.dtype)
         r_out = constant(rep_out, ("rho", g), lambda g=g: rep_out(g), xp, dev, y.dtype)
-        lhs = f(x @ xp.matrix_transpose(r_in))
-        rhs = y @ xp.matrix_transpose(r_out)
+        lhs = f(act(r_in, x))
+        rhs = act(r_out, y)
         err = float(xp.max(xp.abs(lhs - rhs))) if y.size else 0.0
         if not err <= atol + rtol * max(ref_scale, 1.0):
             raise AssertionError(

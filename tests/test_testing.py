@@ -73,3 +73,20 @@ def test_different_groups_rejected():
     x = np.zeros((1, 3))
     with pytest.raises(ValueError, match="different groups"):
         assert_equivariant(lambda v: v, groups.cyclic(3).regular_rep(), groups.cyclic(4).regular_rep(), x)
+
+
+def test_axis_checks_features_on_that_axis():
+    """(B, D, T) inputs with features on axis 1, as a convolution takes them; T = D so a wrong axis would run."""
+    rx, ry, _, A = _setup()
+    W = symm.project_equivariant(A, rx, ry)
+    x = np.random.default_rng(2).standard_normal((2, rx.size, rx.size))
+    mixer = np.random.default_rng(3).standard_normal((rx.size, rx.size))  # mixes time steps: commutes with ρ
+
+    def conv_like(v):
+        return np.einsum("od,bdt,ts->bos", W, v, mixer)
+
+    assert_equivariant(conv_like, rx, ry, x, axis=1)
+    with pytest.raises(AssertionError, match="not equivariant"):
+        assert_equivariant(lambda v: np.einsum("od,bdt->bot", A, v), rx, ry, x, axis=1)
+    with pytest.raises(ValueError, match="features on axis 0"):
+        assert_equivariant(conv_like, rx, ry, x[:1], axis=0)

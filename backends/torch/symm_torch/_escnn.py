@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import symm
 import torch
+from symm.internal import escnn_group
 
 __all__ = [
     "ESCNN_INSTALL_HINT",
@@ -102,7 +103,7 @@ def output_field_type(out_type: Any, out_rep: symm.Rep, like: Any) -> Any:
     """The output ``FieldType``: ``out_type``, or one on ``like.type.gspace`` built from ``out_rep``."""
     if is_field_type(out_type):
         return out_type
-    if out_rep.group._escnn_group is None:
+    if escnn_group(out_rep.group) is None:
         raise ValueError(
             f"the output rep {out_rep!r} is not of an escnn group, so it cannot be returned as a "
             "GeometricTensor; "

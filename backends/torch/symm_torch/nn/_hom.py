@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import symm
 import torch
-from symm._linalg import shared_components
+from symm.internal import shared_components
 
 __all__ = ["INIT_SCHEMES", "HomPlan", "expand_hom", "fans", "init_hom", "q_blocks", "register_hom"]
 
