@@ -16,11 +16,9 @@ from symm._linalg import (
     invariant_sym_dim,
     project_equivariant,
 )
-from symm._lstsq import lstsq
-from symm._moments import SymmetricMoments
 from symm._plugins import plugins
 from symm._rep import Irrep, IsotypicComponent, Rep, direct_sum
-from symm._stats import cov, mean, var, var_mean
+from symm._stats import SymmetricMoments, cov, lstsq, mean, var, var_mean
 
 __version__ = "0.1.0"
 

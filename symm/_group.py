@@ -63,7 +63,7 @@ class Group:
         self._escnn_group: Any = None
         self._escnn_elements: list[Any] | None = None
         self._rep_cache: dict[str, Rep] = {}
-        # reps of groups with corresponding generators, re-expressed on this group (symm._rep._common_group); keyed
+        # reps of groups with corresponding generators, re-expressed on this group (symm._rep.common_group); keyed
         # weakly by the original rep and held by this group only, so neither side keeps the other alive
         self._regrouped: weakref.WeakKeyDictionary[Rep, Rep] = weakref.WeakKeyDictionary()
         self._level_cache: list[np.ndarray] | None = None
@@ -243,6 +243,16 @@ class Group:
         while h != 0:
             h, k = self.compose(g, h), k + 1
         return k
+
+    @property
+    def spanning_tree(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(parent, generator)``, int arrays of shape (order,): every element ``g > 0`` is
+        ``g_{generator[g]} · parent[g]``, with ``parent[g] < g`` (the breadth-first tree of the Cayley graph;
+        entry 0, the identity, has no parent). Read-only views."""
+        parent, gen = self._parent.view(), self._parent_gen.view()
+        parent.setflags(write=False)
+        gen.setflags(write=False)
+        return parent, gen
 
     def word(self, g: int) -> list[int]:
         """Generator indices ``[s_1, ..., s_k]`` with ``g = g_{s_1} · ... · g_{s_k}``."""

@@ -6,20 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from symm._array_api import as_float_array, constant, device_of, namespace_of
+from symm._engine import change_of_basis
 from symm._rep import Rep
+from symm._validate import check_features
+from symm._xp import constant, device_of
 
 __all__ = ["from_isotypic", "irrep_norms", "to_isotypic"]
-
-
-def _check(x: Any, rep: Any, name: str) -> tuple[Any, Any]:
-    if not isinstance(rep, Rep):
-        raise TypeError(f"rep must be a symm.Rep, got {type(rep).__name__}")
-    xp = namespace_of(**{name: x})
-    x = as_float_array(x, xp, name)
-    if x.ndim < 1 or x.shape[-1] != rep.size:
-        raise ValueError(f"{name} must have shape (..., {rep.size}) for a rep of size {rep.size}, got {tuple(x.shape)}")
-    return xp, x
 
 
 def to_isotypic(x: Any, rep: Rep) -> Any:
@@ -48,9 +40,8 @@ def to_isotypic(x: Any, rep: Rep) -> Any:
     >>> np.round(np.abs(z), 6)  # all weight on the trivial (symmetric) coordinate
     array([[1.414214, 0.      ]])
     """
-    xp, x = _check(x, rep, "x")
-    q = constant(rep, "symm.stats.Q", lambda: rep.change_of_basis, xp, device_of(x), x.dtype)
-    return x @ q
+    xp, x = check_features(x, rep, "x")
+    return x @ change_of_basis(rep, xp, device_of(x), x.dtype)
 
 
 def from_isotypic(z: Any, rep: Rep) -> Any:
@@ -73,9 +64,8 @@ def from_isotypic(z: Any, rep: Rep) -> Any:
     >>> bool(np.allclose(symm.from_isotypic(symm.to_isotypic(x, rep), rep), x))
     True
     """
-    xp, z = _check(z, rep, "z")
-    qt = constant(rep, "symm.stats.QT", lambda: rep.change_of_basis.T, xp, device_of(z), z.dtype)
-    return z @ qt
+    xp, z = check_features(z, rep, "z")
+    return z @ change_of_basis(rep, xp, device_of(z), z.dtype, transpose=True)
 
 
 def irrep_norms(x: Any, rep: Rep) -> Any:
@@ -102,9 +92,9 @@ def irrep_norms(x: Any, rep: Rep) -> Any:
     >>> symm.irrep_norms(np.array([[3.0, 4.0]]), rep)
     array([[5.]])
     """
-    xp, x = _check(x, rep, "x")
+    xp, x = check_features(x, rep, "x")
     dev, dt = device_of(x), x.dtype
-    q = constant(rep, "symm.stats.Q", lambda: rep.change_of_basis, xp, dev, dt)
+    q = change_of_basis(rep, xp, dev, dt)
 
     def build() -> np.ndarray:
         dims = [irrep.dim for irrep in rep.irreps]

@@ -6,8 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from symm._array_api import as_float_array, constant, device_of, namespace_of
-from symm._rep import Irrep, IsotypicComponent, Rep, _common_group
+from symm._engine import invariant_projector, pair_plan, projection
+from symm._rep import Rep, common_group, shared_components
+from symm._validate import check_rep
+from symm._xp import as_float_array, device_of, namespace_of
 
 __all__ = [
     "hom_basis",
@@ -15,7 +17,6 @@ __all__ = [
     "invariant_orthogonal_projector",
     "invariant_sym_dim",
     "project_equivariant",
-    "shared_components",
 ]
 
 
@@ -43,20 +44,10 @@ def invariant_orthogonal_projector(rep: Rep, *, xp: Any = None, device: Any = No
     >>> bool(abs(P - 1 / 3).max() < 1e-12)
     True
     """
-    _check_rep(rep, "rep")
+    check_rep(rep, "rep")
     if xp is None:
         import array_api_compat.numpy as xp
-    if dtype is None:
-        dtype = xp.float64
-
-    def build() -> np.ndarray:
-        comp = _trivial_component(rep)
-        if comp is None:
-            return np.zeros((rep.size, rep.size))
-        q = rep.change_of_basis[:, comp.slice]
-        return q @ q.T
-
-    return constant(rep, "P_inv", build, xp, device, dtype)
+    return invariant_projector(rep, xp, device, xp.float64 if dtype is None else dtype)
 
 
 def hom_dim(rep_x: Rep, rep_y: Rep) -> int:
@@ -88,7 +79,7 @@ def invariant_sym_dim(rep: Rep) -> int:
     >>> symm.invariant_sym_dim(G.regular_rep() * 2)  # 2 R-type irreps (3 each) + 1 C-type (4)
     10
     """
-    _check_rep(rep, "rep")
+    check_rep(rep, "rep")
     return sum(
         c.multiplicity + c.irrep.endomorphism_dim * c.multiplicity * (c.multiplicity - 1) // 2
         for c in rep.isotypic_components
@@ -108,7 +99,7 @@ def hom_basis(rep_x: Rep, rep_y: Rep) -> np.ndarray:
     >>> B.shape
     (4, 4, 4)
     """
-    rep_x, rep_y = _common_group(rep_x, rep_y, ("rep_x", "rep_y"))
+    rep_x, rep_y = common_group(rep_x, rep_y, ("rep_x", "rep_y"))
     out = []
     qx, qy = rep_x.change_of_basis, rep_y.change_of_basis
     for irrep, cx, cy in shared_components(rep_x, rep_y):
@@ -152,9 +143,9 @@ def project_equivariant(A: Any, rep_x: Rep, rep_y: Rep) -> Any:
     >>> bool(np.allclose(rep(1) @ A, A @ rep(1)))
     True
     """
-    _check_rep(rep_x, "rep_x")
-    _check_rep(rep_y, "rep_y")
-    rep_x, rep_y = _common_group(rep_x, rep_y, ("rep_x", "rep_y"))
+    check_rep(rep_x, "rep_x")
+    check_rep(rep_y, "rep_y")
+    rep_x, rep_y = common_group(rep_x, rep_y, ("rep_x", "rep_y"))
     xp = namespace_of(A=A)
     A = as_float_array(A, xp, "A")
     if A.ndim < 2 or A.shape[-2:] != (rep_y.size, rep_x.size):
@@ -162,26 +153,4 @@ def project_equivariant(A: Any, rep_x: Rep, rep_y: Rep) -> Any:
             f"A must have shape (..., {rep_y.size}, {rep_x.size}) for reps of sizes "
             f"D_x={rep_x.size}, D_y={rep_y.size}; got {tuple(A.shape)}"
         )
-    from symm._stats import _bundle, _pair_plan, reynolds
-
-    plan = _pair_plan(rep_x, rep_y)
-    return reynolds(A, plan, xp, _bundle(plan, xp, device_of(A), A.dtype))
-
-
-def shared_components(rep_x: Rep, rep_y: Rep) -> list[tuple[Irrep, IsotypicComponent, IsotypicComponent]]:
-    """The irreps present in both reps, with their components in each: ``[(irrep, comp_x, comp_y), ...]``."""
-    _check_rep(rep_x, "rep_x")
-    _check_rep(rep_y, "rep_y")
-    rep_x, rep_y = _common_group(rep_x, rep_y, ("rep_x", "rep_y"))
-    by_irrep = {id(c.irrep): c for c in rep_y.isotypic_components}
-    return [(c.irrep, c, by_irrep[id(c.irrep)]) for c in rep_x.isotypic_components if id(c.irrep) in by_irrep]
-
-
-def _trivial_component(rep: Rep) -> IsotypicComponent | None:
-    first = rep.isotypic_components[0]
-    return first if first.irrep is rep.group._irreps[0] else None
-
-
-def _check_rep(rep: Any, name: str) -> None:
-    if not isinstance(rep, Rep):
-        raise TypeError(f"{name} must be a symm.Rep, got {type(rep).__name__}")
+    return projection(pair_plan(rep_x, rep_y), xp, device_of(A), A.dtype).reynolds(A)

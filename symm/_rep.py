@@ -345,7 +345,7 @@ class Rep:
         """
         if not isinstance(other, Rep):
             raise TypeError(f"tensor takes a symm.Rep, got {type(other).__name__}")
-        _, other = _common_group(self, other)
+        _, other = common_group(self, other)
         images = np.stack([np.kron(a, b) for a, b in zip(self.generator_images, other.generator_images, strict=False)])
         return Rep(self.group, images, name=f"{self.name}⊗{other.name}")
 
@@ -411,6 +411,11 @@ class Irrep(Rep):
         """``s = dim End_G(ρ̂)``: 1, 2 or 4."""
         return self.endomorphism_basis.shape[0]
 
+    @property
+    def is_trivial(self) -> bool:
+        """Whether this is the trivial irrep (dimension 1, every element acting as 1)."""
+        return self.dim == 1 and bool(np.all(self.generator_images == 1.0))
+
     def __repr__(self) -> str:
         return f"<symm.Irrep {self.id} of {self.group.name}: dim {self.dim}, type {self.type}>"
 
@@ -451,7 +456,7 @@ def direct_sum(*reps: Rep, name: str | None = None) -> Rep:
     for r in reps:
         if not isinstance(r, Rep):
             raise TypeError(f"direct_sum takes symm.Rep objects, got {type(r).__name__}")
-    reps = (reps[0], *(_common_group(reps[0], r, ("reps[0]", f"reps[{i}]"))[1] for i, r in enumerate(reps[1:], 1)))
+    reps = (reps[0], *(common_group(reps[0], r, ("reps[0]", f"reps[{i}]"))[1] for i, r in enumerate(reps[1:], 1)))
     sizes = [r.size for r in reps]
     total = sum(sizes)
     offsets = np.cumsum([0, *sizes])
@@ -504,7 +509,7 @@ def _check_orthogonal(mats: np.ndarray, name: str) -> None:
 
 
 def _same_group(a: Rep, b: Rep, names: tuple[str, str] = ("rep", "other")) -> None:
-    """Raise ``ValueError`` unless ``a`` and ``b`` are reps of the same group object (see :func:`_common_group`)."""
+    """Raise ``ValueError`` unless ``a`` and ``b`` are reps of the same group object (see :func:`common_group`)."""
     if a.group is not b.group:
         raise ValueError(f"{names[0]} and {names[1]} are reps of different groups ({a.group.name} vs {b.group.name})")
 
@@ -512,7 +517,7 @@ def _same_group(a: Rep, b: Rep, names: tuple[str, str] = ("rep", "other")) -> No
 _REGROUP_LOCK = threading.Lock()
 
 
-def _common_group(a: Rep, b: Rep, names: tuple[str, str] = ("rep", "other")) -> tuple[Rep, Rep]:
+def common_group(a: Rep, b: Rep, names: tuple[str, str] = ("rep", "other")) -> tuple[Rep, Rep]:
     """``(a, b')`` with ``b'`` the rep ``b`` on ``a.group``: groups and reps meet by content, not identity.
 
     ``b`` itself when it is a rep of ``a.group``. Otherwise the generators of the two groups must correspond:
@@ -552,6 +557,20 @@ def _common_group(a: Rep, b: Rep, names: tuple[str, str] = ("rep", "other")) -> 
     moved = Rep(ga, b.generator_images, name=b.name)
     with _REGROUP_LOCK:
         return a, ga._regrouped.setdefault(b, moved)
+
+
+def shared_components(rep_x: Rep, rep_y: Rep) -> list[tuple[Irrep, IsotypicComponent, IsotypicComponent]]:
+    """The irreps present in both reps, with their components in each: ``[(irrep, comp_x, comp_y), ...]``.
+
+    ``rep_y`` is first re-expressed on ``rep_x``'s group (see :func:`common_group`); the list follows the order
+    of ``rep_x.isotypic_components``.
+    """
+    for rep, name in ((rep_x, "rep_x"), (rep_y, "rep_y")):
+        if not isinstance(rep, Rep):
+            raise TypeError(f"{name} must be a symm.Rep, got {type(rep).__name__}")
+    rep_x, rep_y = common_group(rep_x, rep_y, ("rep_x", "rep_y"))
+    by_irrep = {id(c.irrep): c for c in rep_y.isotypic_components}
+    return [(c.irrep, c, by_irrep[id(c.irrep)]) for c in rep_x.isotypic_components if id(c.irrep) in by_irrep]
 
 
 def iter_images(group: Group, gens: np.ndarray, start: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:

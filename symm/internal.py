@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from symm._group import Group
-from symm._linalg import shared_components
+from symm._rep import shared_components
 
 __all__ = ["escnn_group", "shared_components"]
 

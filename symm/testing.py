@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from symm._array_api import constant, device_of, namespace_of
-from symm._rep import Rep, _common_group
+from symm._rep import Rep, common_group
+from symm._xp import constant, device_of, namespace_of
 
 __all__ = ["assert_equivariant", "openblas_kernels"]
 
@@ -53,7 +53,7 @@ def assert_equivariant(
         Naming the first element that fails and the error size.
     """
     xp = namespace_of(x=x)
-    rep_in, rep_out = _common_group(rep_in, rep_out, ("rep_in", "rep_out"))  # groups meet by content
+    rep_in, rep_out = common_group(rep_in, rep_out, ("rep_in", "rep_out"))  # groups meet by content
     group = rep_in.group
     if group.order <= max_elements:
         elements = range(group.order)

@@ -59,11 +59,11 @@ def test_reps_from_corresponding_generators_meet():
 
 
 def test_reexpressed_rep_is_cached_and_shares_the_registry():
-    from symm._rep import _common_group
+    from symm._rep import common_group
 
     ra, rb = _d3_reps()
-    _, moved = _common_group(ra, rb)
-    assert _common_group(ra, rb)[1] is moved  # decomposition and plans are reused
+    _, moved = common_group(ra, rb)
+    assert common_group(ra, rb)[1] is moved  # decomposition and plans are reused
     assert moved.group is ra.group
     np.testing.assert_array_equal(moved.generator_images, rb.generator_images)
     registry = ra.group.irreps()
@@ -75,7 +75,7 @@ def test_reexpressed_rep_is_cached_and_shares_the_registry():
 
 
 def test_concurrent_first_meeting_builds_one_reexpressed_rep():
-    from symm._rep import _common_group
+    from symm._rep import common_group
 
     ra, rb = _d3_reps()
     barrier = threading.Barrier(8)
@@ -83,7 +83,7 @@ def test_concurrent_first_meeting_builds_one_reexpressed_rep():
 
     def meet():
         barrier.wait()
-        found.append(_common_group(ra, rb)[1])
+        found.append(common_group(ra, rb)[1])
 
     threads = [threading.Thread(target=meet) for _ in range(8)]
     for t in threads:

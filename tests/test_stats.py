@@ -304,7 +304,7 @@ def test_escnn_reps_through_from_escnn(backend, gname, rng):
 
 def test_centred_sum_squares_over_row_blocks(backend):
     """var_mean's sum of squares runs over row blocks (no temporary as large as x); blocks add up exactly."""
-    from symm._stats import _centred_sum_squares
+    from symm._stats.moments import _centred_sum_squares
 
     x_np = np.random.default_rng(3).normal(size=(50, 6))
     x = backend.asarray(x_np)

@@ -1,7 +1,9 @@
-"""Array API plumbing: namespace detection, input validation and cached constants.
+"""Array API plumbing: namespace and device detection, cached constants, and every backend-specific branch.
 
-Everything here is backend-agnostic. Representation data lives on the host in NumPy float64 and is moved to
-the caller's namespace, device and dtype once, then cached per ``(namespace, device, dtype)``.
+Representation data lives on the host in NumPy float64 and is moved to the caller's namespace, device and
+dtype once, then cached per ``(namespace, device, dtype)``. The rest of symm is written against the Array API
+standard alone; where one library needs another route for speed (torch's ``index_select``, CuPy's column
+reductions), the branch is here and nowhere else.
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-__all__ = ["as_float_array", "column_mean", "column_sum", "constant", "device_of", "namespace_of", "to_namespace"]
+__all__ = [
+    "as_float_array",
+    "column_mean",
+    "column_sum",
+    "constant",
+    "device_of",
+    "gather",
+    "hashable_key",
+    "namespace_of",
+    "to_namespace",
+]
 
 
 def namespace_of(**arrays: Any) -> Any:
@@ -141,3 +153,16 @@ def constant(owner: Any, key: Any, build: Callable[[], np.ndarray], xp: Any, dev
         cached = to_namespace(per_owner[host_key], xp, device, dtype)
         per_owner[full_key] = cached
     return cached
+
+
+def gather(flat: Any, idx: Any) -> Any:
+    """``flat[..., idx]`` for a non-negative integer index array along the last axis.
+
+    torch uses ``index_select`` (array-api-compat's ``take`` re-maps negative indices with an extra pass every
+    call); a 1-D array uses integer-array indexing (Array API 2024.12), otherwise ``take``.
+    """
+    if type(flat).__module__ == "torch" or array_api_compat.is_torch_array(flat):
+        return flat.index_select(-1, idx)
+    if flat.ndim == 1:
+        return flat[idx]
+    return array_api_compat.array_namespace(flat).take(flat, idx, axis=-1)

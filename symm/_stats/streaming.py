@@ -6,16 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from symm._array_api import column_mean, device_of, namespace_of
-from symm._rep import Rep, _common_group
-from symm._stats import (
-    _check_correction,
-    _check_rep,
-    _cov_from_moments,
-    _prepare,
-    _symmetric_mean,
-    _var_from_moments,
-)
+from symm._rep import Rep, common_group
+from symm._stats.lstsq import solve_grams
+from symm._stats.moments import cov_from_moments, symmetric_mean, var_from_moments
+from symm._validate import check_correction, check_rep, prepare
+from symm._xp import column_mean, device_of, namespace_of
 
 __all__ = ["SymmetricMoments"]
 
@@ -63,10 +58,10 @@ class SymmetricMoments:
     """
 
     def __init__(self, rep_x: Rep, rep_y: Rep | None = None) -> None:
-        self.rep_x = _check_rep(rep_x, "rep_x")
-        self.rep_y = None if rep_y is None else _check_rep(rep_y, "rep_y")
+        self.rep_x = check_rep(rep_x, "rep_x")
+        self.rep_y = None if rep_y is None else check_rep(rep_y, "rep_y")
         if self.rep_y is not None:
-            self.rep_y = _common_group(self.rep_x, self.rep_y, ("rep_x", "rep_y"))[1]
+            self.rep_y = common_group(self.rep_x, self.rep_y, ("rep_x", "rep_y"))[1]
         self.n = 0
         self._xbar: Any = None
         self._ybar: Any = None
@@ -81,7 +76,7 @@ class SymmetricMoments:
             raise ValueError("this estimator was built without rep_y, so update() takes no y")
         if self.rep_y is not None and y is None:
             raise ValueError("this estimator tracks y (rep_y was given): update(x, y) needs y")
-        xp, x, y, _, _ = _prepare(x, y, self.rep_x, self.rep_y)
+        xp, x, y, _, _ = prepare(x, y, self.rep_x, self.rep_y)
         nb = int(x.shape[0])
         if nb == 0:
             return self
@@ -170,7 +165,7 @@ class SymmetricMoments:
             raise ValueError(f"{what}() needs y: build the estimator with rep_y and pass y to update()")
 
     def _check_correction(self, correction: Any) -> None:
-        _check_correction(correction, self.n, "the estimator's data (all it was given by update() and merge())")
+        check_correction(correction, self.n, "the estimator's data (all it was given by update() and merge())")
 
     def _which(self, which: str) -> tuple[Any, Any, Rep]:
         if which == "x":
@@ -184,14 +179,14 @@ class SymmetricMoments:
         """The symmetric mean ``P_inv x̄`` (``which="y"``: of ``y``), shape (D,)."""
         self._need("mean")
         xbar, _, rep = self._which(which)
-        return _symmetric_mean(xbar, rep, self._xp)
+        return symmetric_mean(xbar, rep, self._xp)
 
     def var(self, which: str = "x", *, correction: float = 1) -> Any:
         """The symmetric variance ``diag cov``, shape (D,), as :func:`symm.var`."""
         self._need("var")
         xbar, m2, rep = self._which(which)
         self._check_correction(correction)
-        return _var_from_moments(m2, xbar, self.n, rep, correction, self._xp)
+        return var_from_moments(m2, xbar, self.n, rep, correction, self._xp)
 
     def cov(self, which: str | None = None, *, correction: float = 1) -> Any:
         """The symmetric covariance, as :func:`symm.cov`.
@@ -202,22 +197,20 @@ class SymmetricMoments:
         self._need("cov")
         self._check_correction(correction)
         if which is None and self.rep_y is not None:
-            return _cov_from_moments(
+            return cov_from_moments(
                 self._myx, self._xbar, self._ybar, self.n, self.rep_x, self.rep_y, correction, self._xp
             )
         xbar, m2, rep = self._which("x" if which is None else which)
-        return _cov_from_moments(m2, xbar, xbar, self.n, rep, rep, correction, self._xp)
+        return cov_from_moments(m2, xbar, xbar, self.n, rep, rep, correction, self._xp)
 
     def lstsq(self) -> Any:
         """The equivariant least-squares map ``A`` (D_y, D_x) of :func:`symm.lstsq` on all data seen."""
-        from symm._lstsq import _solve_grams
-
         self._need("lstsq", need_y=True)
         xp, n = self._xp, self.n
         xbar, ybar = self._xbar, self._ybar
         cxx = self._mxx + n * (xp.reshape(xbar, (-1, 1)) * xp.reshape(xbar, (1, -1)))
         cyx = self._myx + n * (xp.reshape(ybar, (-1, 1)) * xp.reshape(xbar, (1, -1)))
-        return _solve_grams(cxx, cyx, self.rep_x, self.rep_y, xp)
+        return solve_grams(cxx, cyx, self.rep_x, self.rep_y, xp)
 
     @property
     def device(self) -> Any:
@@ -246,7 +239,7 @@ def _rep_difference(a: Rep | None, b: Rep | None) -> str | None:
         return f"{_rep_name(b)} vs {_rep_name(a)}"
     if a.group is not b.group:
         try:
-            _, b = _common_group(a, b)  # corresponding generators: the same group, met by content
+            _, b = common_group(a, b)  # corresponding generators: the same group, met by content
         except ValueError:
             return f"it is a rep of a different group ({b.group.name} vs {a.group.name})"
     if a.size != b.size:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
-from symm._array_api import constant, device_of, hashable_key
-from symm._rep import Rep
-from symm._stats import _gather, _n_samples, _pair_plan, _PairPlan, _prepare
+from symm._engine import PairPlan, change_of_basis, pair_plan, projection_gather
+from symm._rep import Rep, shared_components
+from symm._validate import n_samples, prepare
+from symm._xp import constant, device_of, gather, hashable_key
 
-__all__ = ["lstsq"]
+__all__ = ["lstsq", "solve_grams"]
 
 
 def lstsq(x: Any, y: Any, rep_x: Rep, rep_y: Rep) -> Any:
@@ -51,11 +53,11 @@ def lstsq(x: Any, y: Any, rep_x: Rep, rep_y: Rep) -> Any:
     """
     if y is None:
         raise TypeError("lstsq() needs targets y of shape (N, D_y)")
-    xp, x, y, rep_x, rep_y = _prepare(x, y, rep_x, rep_y)
-    if _n_samples(x) < 1:
+    xp, x, y, rep_x, rep_y = prepare(x, y, rep_x, rep_y)
+    if n_samples(x) < 1:
         raise ValueError(f"too few samples: x must hold at least one sample, got shape {tuple(x.shape)}")
     xt = xp.matrix_transpose(x)
-    return _solve_grams(xt @ x, xp.matrix_transpose(y) @ x, rep_x, rep_y, xp)
+    return solve_grams(xt @ x, xp.matrix_transpose(y) @ x, rep_x, rep_y, xp)
 
 
 # --------------------------------------------------------------------------------------------- internals
@@ -64,10 +66,7 @@ def lstsq(x: Any, y: Any, rep_x: Rep, rep_y: Rep) -> Any:
 class _LstsqTables:
     """Host gather tables of the block-wise solve for one ``(rep_x, rep_y)`` pair."""
 
-    def __init__(self, plan: _PairPlan) -> None:
-        from symm._linalg import shared_components
-        from symm._stats import projection_gather
-
+    def __init__(self, plan: PairPlan) -> None:
         rep_x, rep_y = plan.reps()
         dx, dy = rep_x.size, rep_y.size
         shared = shared_components(rep_x, rep_y)
@@ -99,54 +98,66 @@ class _LstsqTables:
             self.idx_back[np.ix_(ry, rx)] = local
 
 
-def _tables(plan: _PairPlan) -> _LstsqTables:
-    tabs = getattr(plan, "_lstsq_tables", None)
-    if tabs is None:
-        tabs = plan._lstsq_tables = _LstsqTables(plan)
-    return tabs
+@dataclass(frozen=True)
+class _DeviceTables:
+    """The tables of :class:`_LstsqTables` and the change of basis on one ``(namespace, device, dtype)``."""
+
+    host: _LstsqTables
+    idx_xx: Any
+    w_xx: Any
+    idx_yx: Any
+    w_yx: Any
+    idx_back: Any
+    qx: Any
+    qxt: Any
+    qy: Any
+    qyt: Any
+    zero: Any
 
 
-def _device_tables(plan: _PairPlan, xp: Any, dev: Any, dt: Any) -> tuple:
+def _device_tables(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> _DeviceTables:
     key = ("lstsq", xp.__name__, hashable_key(dev), dt)
-    hit = plan.bundles.get(key)
+    hit = plan.device.get(key)
     if hit is not None:
         return hit
     rep_x, rep_y = plan.reps()
-    tabs = _tables(plan)
+    tabs = plan.host.get("lstsq")
+    if tabs is None:
+        tabs = plan.host["lstsq"] = _LstsqTables(plan)
     i64 = xp.int64
-    out = (
+    out = _DeviceTables(
         tabs,
         constant(plan, "lstsq.idx_xx", lambda: tabs.idx_xx.reshape(-1), xp, dev, i64),
         constant(plan, "lstsq.w_xx", lambda: tabs.w_xx, xp, dev, dt),
         constant(plan, "lstsq.idx_yx", lambda: tabs.idx_yx.reshape(-1), xp, dev, i64),
         constant(plan, "lstsq.w_yx", lambda: tabs.w_yx, xp, dev, dt),
         constant(plan, "lstsq.idx_back", lambda: tabs.idx_back.reshape(-1), xp, dev, i64),
-        constant(rep_x, "symm.stats.Q", lambda: rep_x.change_of_basis, xp, dev, dt),
-        constant(rep_x, "symm.stats.QT", lambda: rep_x.change_of_basis.T, xp, dev, dt),
-        constant(rep_y, "symm.stats.Q", lambda: rep_y.change_of_basis, xp, dev, dt),
-        constant(rep_y, "symm.stats.QT", lambda: rep_y.change_of_basis.T, xp, dev, dt),
+        change_of_basis(rep_x, xp, dev, dt),
+        change_of_basis(rep_x, xp, dev, dt, transpose=True),
+        change_of_basis(rep_y, xp, dev, dt),
+        change_of_basis(rep_y, xp, dev, dt, transpose=True),
         constant(plan, "zero", lambda: np.zeros(1), xp, dev, dt),
     )
-    plan.bundles[key] = out
+    plan.device[key] = out
     return out
 
 
-def _solve_grams(cxx: Any, cyx: Any, rep_x: Rep, rep_y: Rep, xp: Any) -> Any:
+def solve_grams(cxx: Any, cyx: Any, rep_x: Rep, rep_y: Rep, xp: Any) -> Any:
     """``R(Cyx) R(Cxx)⁺`` from the raw Gram matrices ``Cxx = Σ x xᵀ`` (D_x, D_x), ``Cyx = Σ y xᵀ``."""
-    plan = _pair_plan(rep_x, rep_y)
+    plan = pair_plan(rep_x, rep_y)
     dev, dt = device_of(cxx), cxx.dtype
-    tabs, idx_xx, w_xx, idx_yx, w_yx, idx_back, qx, qxt, qy, qyt, zero = _device_tables(plan, xp, dev, dt)
+    t = _device_tables(plan, xp, dev, dt)
     dx, dy = rep_x.size, rep_y.size
-    if tabs.k == 0:
+    if t.host.k == 0:
         return xp.zeros((dy, dx), dtype=dt, device=dev)
-    zxx = xp.concat((xp.reshape(qxt @ cxx @ qx, (-1,)), zero))
-    zyx = xp.concat((xp.reshape(qyt @ cyx @ qx, (-1,)), zero))
-    bxx = xp.sum(xp.reshape(_gather(zxx, idx_xx), w_xx.shape) * w_xx, axis=-1)
-    byx = xp.sum(xp.reshape(_gather(zyx, idx_yx), w_yx.shape) * w_yx, axis=-1)
+    zxx = xp.concat((xp.reshape(t.qxt @ cxx @ t.qx, (-1,)), t.zero))
+    zyx = xp.concat((xp.reshape(t.qyt @ cyx @ t.qx, (-1,)), t.zero))
+    bxx = xp.sum(xp.reshape(gather(zxx, t.idx_xx), t.w_xx.shape) * t.w_xx, axis=-1)
+    byx = xp.sum(xp.reshape(gather(zyx, t.idx_yx), t.w_yx.shape) * t.w_yx, axis=-1)
     blocks = byx @ _pinv(bxx, xp)  # (k, ny, nx)
-    flat = xp.concat((xp.reshape(blocks, (-1,)), zero))
-    a_iso = xp.reshape(_gather(flat, idx_back), (dy, dx))
-    return qy @ a_iso @ qxt
+    flat = xp.concat((xp.reshape(blocks, (-1,)), t.zero))
+    a_iso = xp.reshape(gather(flat, t.idx_back), (dy, dx))
+    return t.qy @ a_iso @ t.qxt
 
 
 def _pinv(b: Any, xp: Any) -> Any:
