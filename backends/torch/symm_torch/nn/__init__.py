@@ -10,9 +10,20 @@
 - :class:`eConvTranspose1d` (and :class:`eConv1d`, the 0.8.1 name of :class:`eConv1D`).
 - :func:`impose_linear_equivariance` with :class:`CommutingConstraint` / :class:`InvariantConstraint`.
 - :class:`EMAStats`, :class:`eEMAStats`: running (symmetric) means and covariances.
+- :class:`eMultiheadAttention` (heads over G-invariant blocks), :class:`InvariantPositionalEmbedding`,
+  :class:`eTransformerEncoderLayer`, :class:`eTransformerDecoderLayer`, :class:`eTransformerEncoder`,
+  :class:`eTransformerDecoder`, and their plain twins ``Plain*`` (same signature, ``torch.nn`` layers).
 """
 
 from symm_torch._escnn import GSpace1D
+from symm_torch.nn._attention import (
+    InvariantPositionalEmbedding,
+    PlainMultiheadAttention,
+    PlainPositionalEmbedding,
+    causal_mask,
+    eMultiheadAttention,
+    head_partition,
+)
 from symm_torch.nn._base import EquivariantModule
 from symm_torch.nn._basis import Change2DisentangledBasis, IrrepSubspaceNormPooling
 from symm_torch.nn._constraints import CommutingConstraint, InvariantConstraint, impose_linear_equivariance
@@ -21,6 +32,16 @@ from symm_torch.nn._linear import eLinear
 from symm_torch.nn._norm import InvariantBias, eAffine, eBatchNorm1d, eLayerNorm, eRMSNorm
 from symm_torch.nn._normal import EquivMultivariateNormal, eMultivariateNormal
 from symm_torch.nn._stats import EMAStats, eEMAStats
+from symm_torch.nn._transformer import (
+    PlainTransformerDecoder,
+    PlainTransformerDecoderLayer,
+    PlainTransformerEncoder,
+    PlainTransformerEncoderLayer,
+    eTransformerDecoder,
+    eTransformerDecoderLayer,
+    eTransformerEncoder,
+    eTransformerEncoderLayer,
+)
 
 __all__ = [
     "Change2DisentangledBasis",
@@ -31,7 +52,15 @@ __all__ = [
     "GSpace1D",
     "InvariantBias",
     "InvariantConstraint",
+    "InvariantPositionalEmbedding",
     "IrrepSubspaceNormPooling",
+    "PlainMultiheadAttention",
+    "PlainPositionalEmbedding",
+    "PlainTransformerDecoder",
+    "PlainTransformerDecoderLayer",
+    "PlainTransformerEncoder",
+    "PlainTransformerEncoderLayer",
+    "causal_mask",
     "eAffine",
     "eBatchNorm1d",
     "eConv1D",
@@ -40,7 +69,13 @@ __all__ = [
     "eEMAStats",
     "eLayerNorm",
     "eLinear",
+    "eMultiheadAttention",
     "eMultivariateNormal",
     "eRMSNorm",
+    "eTransformerDecoder",
+    "eTransformerDecoderLayer",
+    "eTransformerEncoder",
+    "eTransformerEncoderLayer",
+    "head_partition",
     "impose_linear_equivariance",
 ]
