@@ -1,10 +1,10 @@
-"""``python -m symm`` and the ``symm`` console script; the commands are in :mod:`symm._cli`."""
+"""``python -m symm`` and the ``symm`` console script; the commands are in :mod:`symm.app.cli`."""
 
 from __future__ import annotations
 
 import sys
 
-from symm._cli import main
+from symm.app.cli import main
 
 __all__ = ["main"]
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from symm import _cli
+from symm.app import cli as _cli
 
 
 def run_module(*args: str) -> subprocess.CompletedProcess:

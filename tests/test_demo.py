@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 import symm
-from symm import _bench, _cli, _demo
-from symm._progress import Progress
+from symm.app import bench as _bench
+from symm.app import cli as _cli
+from symm.app import demo as _demo
+from symm.app.progress import Progress
 
 
 @pytest.mark.parametrize(

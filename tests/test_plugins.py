@@ -11,6 +11,7 @@ import textwrap
 import pytest
 
 from symm import _plugins
+from symm.app import environment
 
 HEAVY = ("torch", "jax", "cupy", "dask", "escnn")
 
@@ -20,10 +21,10 @@ def test_import_symm_imports_no_heavy_library():
         f"""
         import sys
         import symm
-        import symm._plugins, symm._cli
+        import symm._plugins, symm.app.cli, symm.app.environment
         symm._plugins.plugins()
-        symm._plugins.array_backends(probe_devices=False)
-        symm._plugins.escnn_info()
+        symm.app.environment.array_backends(probe_devices=False)
+        symm.app.environment.escnn_info()
         bad = [m for m in {HEAVY!r} if m in sys.modules]
         print(",".join(bad))
         """
@@ -90,7 +91,7 @@ def test_unknown_plugin():
 
 
 def test_array_backends_metadata_only():
-    found = _plugins.array_backends(probe_devices=False)
+    found = environment.array_backends(probe_devices=False)
     assert set(found) == {"numpy", "array_api_strict", "torch", "jax", "cupy", "dask"}
     np_info = found["numpy"]
     assert np_info.installed
@@ -103,17 +104,17 @@ def test_array_backends_metadata_only():
 
 
 def test_array_backends_devices():
-    found = _plugins.array_backends(names=["numpy", "array_api_strict"])
+    found = environment.array_backends(names=["numpy", "array_api_strict"])
     assert found["numpy"].devices == ["cpu"]
     if found["array_api_strict"].installed:
         assert "device1" in found["array_api_strict"].devices
     with pytest.raises(ValueError, match="unknown array backend"):
-        _plugins.array_backends(names=["nope"])
+        environment.array_backends(names=["nope"])
 
 
 def test_array_backends_probe_installed():
     """Every installed backend's device probe works (or says why it cannot, e.g. cupy without a GPU)."""
-    for name, info in _plugins.array_backends().items():
+    for name, info in environment.array_backends().items():
         if not info.installed:
             continue
         if name == "cupy":
@@ -124,7 +125,7 @@ def test_array_backends_probe_installed():
 
 
 def test_escnn_info():
-    info = _plugins.escnn_info()
+    info = environment.escnn_info()
     assert info["available"] == (importlib.util.find_spec("escnn") is not None)
     if info["available"]:
         assert info["version"]

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from symm._cli import CLIError, Command, _write
+from symm.app.cli import CLIError, Command, write
 
 __all__ = ["COMMAND", "find_benchmarks"]
 
@@ -97,7 +97,7 @@ def _stream(cmd: list[str], cwd: Path, env: dict[str, str]) -> _Outcome:
     if out is not None:
         for line in out:
             line = line.rstrip("\n")
-            _write(line)
+            write(line)
             if line.startswith("skipped: "):
                 skipped = line[len("skipped: ") :].strip()
             m = _RESULTS.match(line)
@@ -125,7 +125,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if (folder / "__main__.py").exists() and not args.only and not args.list:
         cmd = [sys.executable, "-m", "benchmarks", *(["--quick"] if quick else [])]
-        _write(f"symm bench: {' '.join(cmd[1:])} (in {root}){' — quick mode' if quick else ''}")
+        write(f"symm bench: {' '.join(cmd[1:])} (in {root}){' — quick mode' if quick else ''}")
         return 0 if _stream(cmd, root, env).code == 0 else 1
 
     scripts = sorted(folder.glob("bench_*.py"))
@@ -136,26 +136,26 @@ def _run(args: argparse.Namespace) -> int:
             raise CLIError(f"--only {args.only!r}: no benchmark script in {folder} matches (scripts: {names})")
     if args.list:
         for s in scripts:
-            _write(str(s.relative_to(root)))
+            write(str(s.relative_to(root)))
         return 0
     if not scripts:
         raise CLIError(f"{folder} holds no bench_*.py scripts")
-    _write(f"symm bench: {len(scripts)} script(s) from {folder}, {'quick' if quick else 'full'} mode")
+    write(f"symm bench: {len(scripts)} script(s) from {folder}, {'quick' if quick else 'full'} mode")
     summary = []
     for script in scripts:
         text = script.read_text(encoding="utf-8", errors="replace")
         extra = ["--quick"] if quick and "--quick" in text else []
-        _write("")
-        _write(f"== {script.name} {' '.join(extra)}".rstrip())
+        write("")
+        write(f"== {script.name} {' '.join(extra)}".rstrip())
         t0 = time.perf_counter()
         outcome = _stream([sys.executable, str(script), *extra], root, env)
         summary.append((script.name, outcome, time.perf_counter() - t0))
-    _write("")
-    _write("summary (PASS/FAIL: rows against their targets; the exit code is non-zero only if a script crashed):")
+    write("")
+    write("summary (PASS/FAIL: rows against their targets; the exit code is non-zero only if a script crashed):")
     for name, outcome, dt in summary:
-        _write(f"  {name:<28} {dt:7.1f} s  {outcome.status()}")
+        write(f"  {name:<28} {dt:7.1f} s  {outcome.status()}")
     return 0 if all(outcome.code == 0 for _, outcome, _ in summary) else 1
 
 
-#: the ``symm bench`` subcommand (registered in :data:`symm._cli.EXTERNAL_COMMANDS`)
+#: the ``symm bench`` subcommand (registered in :data:`symm.app.cli.EXTERNAL_COMMANDS`)
 COMMAND = Command("bench", "run the benchmark suite of a symm checkout (quick mode by default)", _run, _configure)

@@ -45,8 +45,8 @@ COMMANDS: dict[str, Command] = {}
 
 #: subcommands defined in other modules: name -> "module:attribute" (a Command)
 EXTERNAL_COMMANDS: dict[str, str] = {
-    "demo": "symm._demo:COMMAND",
-    "bench": "symm._bench:COMMAND",
+    "demo": "symm.app.demo:COMMAND",
+    "bench": "symm.app.bench:COMMAND",
 }
 
 
@@ -64,7 +64,7 @@ def _out(stream: TextIO | None = None) -> TextIO:
     return sys.stdout if stream is None else stream
 
 
-def _write(line: str = "", stream: TextIO | None = None) -> None:
+def write(line: str = "", stream: TextIO | None = None) -> None:
     _out(stream).write(line + "\n")
 
 
@@ -81,12 +81,13 @@ def info_report(*, probe_devices: bool = True) -> dict[str, Any]:
     import platform
 
     from symm import _plugins
+    from symm.app import environment
 
     try:
         symm_version = importlib.metadata.version("symm")
     except importlib.metadata.PackageNotFoundError:
         symm_version = None
-    backends = _plugins.array_backends(probe_devices=probe_devices)
+    backends = environment.array_backends(probe_devices=probe_devices)
     plugins = _plugins.plugins()
     known_missing = sorted(set(_plugins.KNOWN_PLUGINS) - set(plugins))
     return {
@@ -99,7 +100,7 @@ def info_report(*, probe_devices: bool = True) -> dict[str, Any]:
             for k, v in plugins.items()
         },
         "plugins_not_installed": {k: _plugins.KNOWN_PLUGINS[k].install_hint().replace("`", "") for k in known_missing},
-        "escnn": _plugins.escnn_info(),
+        "escnn": environment.escnn_info(),
     }
 
 
@@ -107,15 +108,15 @@ def info_report(*, probe_devices: bool = True) -> dict[str, Any]:
 def _info(args: argparse.Namespace) -> int:
     report = info_report(probe_devices=not args.no_devices)
     if args.json:
-        _write(json.dumps(report, indent=2))
+        write(json.dumps(report, indent=2))
         return 0
-    _write(f"symm {report['symm'] or '(not installed as a distribution)'}")
-    _write(f"python {report['python']} on {report['platform']}")
-    _write("")
-    _write("array backends:")
+    write(f"symm {report['symm'] or '(not installed as a distribution)'}")
+    write(f"python {report['python']} on {report['platform']}")
+    write("")
+    write("array backends:")
     for name, b in report["backends"].items():
         if not b["installed"]:
-            _write(f"  {name:<18} not installed")
+            write(f"  {name:<18} not installed")
             continue
         if b["devices"] is None:
             devices = "(not probed)"
@@ -124,18 +125,18 @@ def _info(args: argparse.Namespace) -> int:
         line = f"  {name:<18} {b['version'] or '?':<12} devices: {devices}"
         if b["note"]:
             line += f"  ({b['note']})"
-        _write(line)
-    _write("")
-    _write("plugins (entry points 'symm.backends'):")
+        write(line)
+    write("")
+    write("plugins (entry points 'symm.backends'):")
     if not report["plugins"] and not report["plugins_not_installed"]:
-        _write("  none")
+        write("  none")
     for name, p in report["plugins"].items():
-        _write(f"  {name:<18} {p['distribution'] or '?'} {p['version'] or '?'}  ({p['entry_point']})")
+        write(f"  {name:<18} {p['distribution'] or '?'} {p['version'] or '?'}  ({p['entry_point']})")
     for name, hint in report["plugins_not_installed"].items():
-        _write(f"  {name:<18} not installed: {hint}")
-    _write("")
+        write(f"  {name:<18} not installed: {hint}")
+    write("")
     e = report["escnn"]
-    _write(f"escnn: {('available, ' + str(e['version'])) if e['available'] else 'not installed'}")
+    write(f"escnn: {('available, ' + str(e['version'])) if e['available'] else 'not installed'}")
     return 0
 
 

@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 
 import symm
-from symm._cli import CLIError, Command, _write
-from symm._progress import Progress
 from symm._rep import Rep
+from symm.app.cli import CLIError, Command, write
+from symm.app.progress import Progress
 
 __all__ = [
     "BACKENDS",
@@ -78,7 +78,7 @@ def parse_group(name: str) -> symm.Group:
 
     Examples
     --------
-    >>> from symm._demo import parse_group
+    >>> from symm.app.demo import parse_group
     >>> parse_group("D6").order, parse_group("q8").order, parse_group("C2xC3").order
     (12, 8, 6)
     """
@@ -221,7 +221,7 @@ def make_problem(
 
     Examples
     --------
-    >>> from symm._demo import make_problem
+    >>> from symm.app.demo import make_problem
     >>> p = make_problem("D6")
     >>> p.description, p.dim, p.dof
     ('D6: 2×regular ⊕ 3×standard', 30, 50)
@@ -478,7 +478,7 @@ def run_demo(
 
     Examples
     --------
-    >>> from symm._demo import run_demo
+    >>> from symm.app.demo import run_demo
     >>> problem, results = run_demo("C4", n=200, backends=["numpy"])  # doctest: +SKIP
     >>> results[0].errors["symm"][1] < results[0].errors["empirical"][1]  # doctest: +SKIP
     True
@@ -738,41 +738,41 @@ def _run(args: argparse.Namespace) -> int:
             curves = error_curves(problem, ns, trials=args.trials, seed=args.seed, progress=bar)
 
     d, dof = problem.dim, problem.dof
-    _write(f"symm demo: {problem.description}, D = {d}, in a random orthogonal basis")
-    _write(f"  G-invariant Gaussian, N = {args.n} samples, seed {args.seed}")
-    _write(
+    write(f"symm demo: {problem.description}, D = {d}, in a random orthogonal basis")
+    write(f"  G-invariant Gaussian, N = {args.n} samples, seed {args.seed}")
+    write(
         f"  free parameters of an invariant covariance dof_G = {dof} (vs D(D+1)/2 = {d * (d + 1) // 2}); "
         f"of an invariant mean m₀ = {problem.trivial_multiplicity} (vs D = {d})"
     )
-    _write(
+    write(
         "  mean err = ‖μ̂ − μ‖/‖μ‖, cov err = ‖Σ̂ − Σ‖_F/‖Σ‖_F; time = best of repeats for mean + cov, "
         "result on the host; time ratio = symm / empirical"
     )
-    _write("")
+    write("")
     for line in _table(results):
-        _write(line)
+        write(line)
     ok = [r for r in results if r.status == "ok"]
-    _write("")
+    write("")
     if ok:
         r = ok[0]
         (wm_s, wc_s), (wm_e, wc_e) = r.whitened["symm"], r.whitened["empirical"]
         theory_c = 2 * dof / (d * (d + 1))
         theory_m = problem.trivial_multiplicity / d
-        _write(
+        write(
             f"whitened squared error, symm / empirical ({r.backend}): covariance {wc_s / wc_e:.3f} "
             f"(theory 2·dof_G/(D(D+1)) = {theory_c:.3f}), mean {wm_s / wm_e:.3f} "
             f"(theory m₀/D = {theory_m:.3f}); one draw, so expect scatter"
         )
     else:
-        _write("no backend ran; see the table")
+        write("no backend ran; see the table")
     if curves is not None:
         fig = plot_error_curves(problem, curves)
         fig.savefig(args.plot, dpi=130)
-        _write(f"figure: {args.plot} (error against N, {args.trials} trials per N, whitened coordinates)")
+        write(f"figure: {args.plot} (error against N, {args.trials} trials per N, whitened coordinates)")
     return 0 if ok else 1
 
 
-#: the ``symm demo`` subcommand (registered in :data:`symm._cli.EXTERNAL_COMMANDS`)
+#: the ``symm demo`` subcommand (registered in :data:`symm.app.cli.EXTERNAL_COMMANDS`)
 COMMAND = Command(
     "demo",
     "symmetric vs empirical mean and covariance of a G-invariant Gaussian on every installed backend",

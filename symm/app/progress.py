@@ -5,7 +5,7 @@ CI logs) or ``SYMM_NO_PROGRESS`` is set, nothing at all is written, so redirecte
 
 Examples
 --------
->>> from symm._progress import Progress
+>>> from symm.app.progress import Progress
 >>> with Progress(3, "work") as bar:  # silent here: doctest output is not a terminal
 ...     for _ in range(3):
 ...         bar.advance()
