@@ -29,11 +29,11 @@ import numpy as np
 
 from symm._canonical import canonical_copies, canonical_irrep_basis
 from symm._canonical import endomorphism_basis as endomorphism_basis
-from symm._rep import _all_matrices, _as_permutations, _polish, element_permutations, iter_images
+from symm._rep import all_matrices, as_permutations, element_permutations, iter_images, polish
 
 if TYPE_CHECKING:
     from symm._group import Group
-    from symm._rep import Irrep, IsotypicComponent, Rep, _Decomposition
+    from symm._rep import Decomposition, Irrep, IsotypicComponent, Rep
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class _Retry(Exception):
 
 
 # ---------------------------------------------------------------------- public entry points
-def decompose(rep: Rep) -> _Decomposition:
+def decompose(rep: Rep) -> Decomposition:
     """Isotypic decomposition of ``rep``.
 
     Deterministic: ``Q`` and the irreps are canonical functions of the rep (see :mod:`symm._canonical`), the
@@ -63,7 +63,7 @@ def decompose(rep: Rep) -> _Decomposition:
         return _decompose_with_retries(rep)
 
 
-def _decompose_with_retries(rep: Rep) -> _Decomposition:
+def _decompose_with_retries(rep: Rep) -> Decomposition:
     last: Exception | None = None
     for attempt in range(_ATTEMPTS):
         try:
@@ -226,8 +226,8 @@ class _Class:
         self.dim = images.shape[1]
 
 
-def _decompose_once(rep: Rep, rng: np.random.Generator) -> _Decomposition:
-    from symm._rep import IsotypicComponent, _Decomposition
+def _decompose_once(rep: Rep, rng: np.random.Generator) -> Decomposition:
+    from symm._rep import Decomposition, IsotypicComponent
 
     group = rep.group
     classes = _find_classes(rep, rng)
@@ -249,8 +249,8 @@ def _decompose_once(rep: Rep, rng: np.random.Generator) -> _Decomposition:
         cols.extend(cls.bases)
         comps.append(IsotypicComponent(irrep, m, slice(start, start + m * irrep.dim)))
         start += m * irrep.dim
-    q = _refine(rep, _polish(np.concatenate(cols, axis=1)), comps)
-    q = _polish(np.concatenate([canonical_copies(q[:, c.slice], c.irrep.endomorphism_basis) for c in comps], axis=1))
+    q = _refine(rep, polish(np.concatenate(cols, axis=1)), comps)
+    q = polish(np.concatenate([canonical_copies(q[:, c.slice], c.irrep.endomorphism_basis) for c in comps], axis=1))
     # verify on every generator against the registered irrep matrices
     for s, g in enumerate(rep.generator_images):
         blocks = np.zeros_like(g)
@@ -259,7 +259,7 @@ def _decompose_once(rep: Rep, rng: np.random.Generator) -> _Decomposition:
         err = np.abs(q.T @ g @ q - blocks).max()
         if err > _VERIFY_TOL * max(1.0, np.sqrt(rep.size)):
             raise _Retry(f"verification failed on generator {s} (error {err:.2e})")
-    return _Decomposition(q, tuple(comps))
+    return Decomposition(q, tuple(comps))
 
 
 def _refine(rep: Rep, q: np.ndarray, comps: list[IsotypicComponent]) -> np.ndarray:
@@ -269,7 +269,7 @@ def _refine(rep: Rep, q: np.ndarray, comps: list[IsotypicComponent]) -> np.ndarr
     average removes their non-equivariant error in one step (skipped where the Reynolds path is too costly).
     """
     group, d = rep.group, rep.size
-    perms = _as_permutations(rep.generator_images)
+    perms = as_permutations(rep.generator_images)
     if perms is not None:
         if group.order * d * d > _REYNOLDS_FLOP_BUDGET:
             return q
@@ -287,7 +287,7 @@ def _refine(rep: Rep, q: np.ndarray, comps: list[IsotypicComponent]) -> np.ndarr
             for c, mats in zip(comps, irrep_mats, strict=True)
         ]
         acc += np.concatenate(parts, axis=1)
-    return _polish(acc / group.order)
+    return polish(acc / group.order)
 
 
 def _find_classes(rep: Rep, rng: np.random.Generator, *, respace: bool = False) -> list[_Class]:
@@ -357,7 +357,7 @@ def _find_classes(rep: Rep, rng: np.random.Generator, *, respace: bool = False) 
         images = np.einsum("di,sde,ej->sij", first, gens, first, optimize=True)
         endo = _intertwiners(images, images)
         if rep.group.order * d**3 <= _REYNOLDS_FLOP_BUDGET:  # group-average to remove the nullspace's rounding
-            mats = _all_matrices(rep.group, images)
+            mats = all_matrices(rep.group, images)
             endo = np.stack([np.mean(mats @ e @ mats.transpose(0, 2, 1), axis=0) for e in endo])
         type_ = {1: "R", 2: "C", 4: "H"}.get(len(endo))
         if type_ is None:
@@ -379,7 +379,7 @@ def _random_commutant_pair(
     Other reps average full random matrices (``k = 0`` is returned).
     """
     group, gens, d = rep.group, rep.generator_images, rep.size
-    if _as_permutations(gens) is None and _reynolds_affordable(group, d, len(gens)):
+    if as_permutations(gens) is None and _reynolds_affordable(group, d, len(gens)):
         k = columns or -(-2 * d // group.order)
         if k < d:
             z = rng.standard_normal((d, 2 * k))
@@ -398,7 +398,7 @@ def _commutant_samples(rep: Rep, x: np.ndarray) -> np.ndarray:
     """Project the matrices ``x`` (k, D, D) onto the commutant of ``rep``."""
     group, gens = rep.group, rep.generator_images
     d = rep.size
-    perms = _as_permutations(gens)
+    perms = as_permutations(gens)
     if perms is not None and group.order * d * d * len(x) <= _REYNOLDS_FLOP_BUDGET:
         # ρ(g) X ρ(g)ᵀ for a permutation matrix is an index gather
         acc = np.zeros_like(x)
@@ -478,4 +478,4 @@ def _match_registry(group: Group, cls: _Class) -> tuple[Irrep | None, np.ndarray
 
 
 def _character(group: Group, images: np.ndarray) -> np.ndarray:
-    return np.trace(_all_matrices(group, images), axis1=1, axis2=2)
+    return np.trace(all_matrices(group, images), axis1=1, axis2=2)

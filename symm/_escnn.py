@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from symm._group import DEFAULT_MAX_ORDER, Group
-from symm._rep import Irrep, IsotypicComponent, Rep, _Decomposition
+from symm._rep import Decomposition, Irrep, IsotypicComponent, Rep
 
 __all__ = ["group_from_escnn", "rep_from_escnn", "rep_to_escnn"]
 
@@ -92,7 +92,7 @@ def rep_from_escnn(rep: Any) -> Rep:
         comps.append(IsotypicComponent(irr, len(chunk), slice(pos, pos + len(chunk) * irr.dim)))
         pos += len(chunk) * irr.dim
     q = np.concatenate(cols, axis=1)
-    out._decomposition = _Decomposition(q, tuple(comps))
+    out._decomposition = Decomposition(q, tuple(comps))
     return out
 
 

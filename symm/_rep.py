@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from symm._group import Group, _as_matrix_stack
+from symm._group import Group, as_matrix_stack
 
 __all__ = ["Irrep", "IsotypicComponent", "Rep", "direct_sum", "permutation_matrices"]
 
@@ -39,7 +39,7 @@ class IsotypicComponent:
 
 
 @dataclass(frozen=True)
-class _Decomposition:
+class Decomposition:
     change_of_basis: np.ndarray
     components: tuple[IsotypicComponent, ...]
 
@@ -70,7 +70,7 @@ class Rep:
     def __init__(self, group: Group, generator_images: Any, *, name: str | None = None) -> None:
         if not isinstance(group, Group):
             raise TypeError(f"group must be a symm.Group, got {type(group).__name__}")
-        images = _as_matrix_stack(generator_images, "generator_images")
+        images = as_matrix_stack(generator_images, "generator_images")
         if images.shape[0] != len(group.generators):
             raise ValueError(
                 f"generator_images must hold one matrix per generator of {group.name} "
@@ -81,7 +81,7 @@ class Rep:
         self.generator_images = images
         self.generator_images.setflags(write=False)
         self.name = name or "rep"
-        self._decomposition: _Decomposition | None = None
+        self._decomposition: Decomposition | None = None
         self._decomposition_error: str | None = None
         self._matrices: np.ndarray | None = None
         self._check_homomorphism()
@@ -127,7 +127,7 @@ class Rep:
         """
         from symm._group import DEFAULT_MAX_ORDER
 
-        mats = _as_matrix_stack(matrices, "matrices")
+        mats = as_matrix_stack(matrices, "matrices")
         _check_orthogonal(mats, "matrices")
         if group is None:
             group = Group.from_matrices(mats, max_order=DEFAULT_MAX_ORDER if max_order is None else max_order)
@@ -214,7 +214,7 @@ class Rep:
         """All ``ρ(g)`` in ``group.elements`` order, shape (order, D, D). Read-only; cached when small."""
         if self._matrices is not None:
             return self._matrices
-        mats = _all_matrices(self.group, self.generator_images)
+        mats = all_matrices(self.group, self.generator_images)
         mats.setflags(write=False)
         if mats.nbytes <= _MATRICES_CACHE_BYTES:
             self._matrices = mats
@@ -234,7 +234,7 @@ class Rep:
         random probe vectors, which costs ``O(|S|·|G|·D²)`` instead of ``O(|S|·|G|·D³)``.
         """
         group, gens = self.group, self.generator_images
-        perms = _as_permutations(gens)
+        perms = as_permutations(gens)
         if perms is not None:
             elems = element_permutations(group, perms)
             for s in range(len(gens)):
@@ -245,7 +245,7 @@ class Rep:
                     )
             return
         probe = np.random.default_rng(0).standard_normal((self.size, 2))
-        images = _all_matrices(group, gens, probe)
+        images = all_matrices(group, gens, probe)
         for s in range(len(gens)):
             err = np.abs(np.matmul(gens[s], images) - images[group._left_table[s]]).max()
             err /= max(1.0, float(np.abs(probe).max()) * np.sqrt(self.size))
@@ -256,7 +256,7 @@ class Rep:
                 )
 
     # ------------------------------------------------------------------ decomposition
-    def _decomposed(self) -> _Decomposition:
+    def _decomposed(self) -> Decomposition:
         if self._decomposition is None:
             if self._decomposition_error is not None:  # a failure is cached: the same input fails the same way
                 raise RuntimeError(self._decomposition_error)
@@ -302,7 +302,7 @@ class Rep:
         new = Rep(self.group, P @ self.generator_images @ P.T, name=name or self.name)
         if self._decomposition is not None:
             d = self._decomposition
-            new._decomposition = _Decomposition(_polish(P @ d.change_of_basis), d.components)
+            new._decomposition = Decomposition(polish(P @ d.change_of_basis), d.components)
         return new
 
     def __add__(self, other: Rep) -> Rep:
@@ -399,7 +399,7 @@ class Irrep(Rep):
         self.endomorphism_basis = basis
         self.endomorphism_basis.setflags(write=False)
         ident = IsotypicComponent(self, 1, slice(0, self.size))
-        self._decomposition = _Decomposition(np.eye(self.size), (ident,))
+        self._decomposition = Decomposition(np.eye(self.size), (ident,))
 
     @property
     def dim(self) -> int:
@@ -483,7 +483,7 @@ def direct_sum(*reps: Rep, name: str | None = None) -> Rep:
         comps.append(IsotypicComponent(irreps[k], m, slice(start, start + block.shape[1])))
         q_cols.append(block)
         start += block.shape[1]
-    out._decomposition = _Decomposition(np.concatenate(q_cols, axis=1), tuple(comps))
+    out._decomposition = Decomposition(np.concatenate(q_cols, axis=1), tuple(comps))
     return out
 
 
@@ -537,14 +537,14 @@ def common_group(a: Rep, b: Rep, names: tuple[str, str] = ("rep", "other")) -> t
         hit = ga._regrouped.get(b)
     if hit is not None:
         return a, hit
-    from symm._group import _generators_correspond, _paired_order
+    from symm._group import generators_correspond, paired_order
 
-    if not _generators_correspond(ga, gb):
+    if not generators_correspond(ga, gb):
         sa, sb = len(ga.generators), len(gb.generators)
         if sa != sb:
             why = f"{ga.name} has {sa} generator{'s' * (sa != 1)} and {gb.name} has {sb}"
         else:
-            paired = _paired_order(ga, gb)
+            paired = paired_order(ga, gb)
             paired_text = "is larger" if paired is None else f"has order {paired}"
             why = (
                 f"|G| = {ga.order} for {names[0]} ({ga.name}) and {gb.order} for {names[1]} ({gb.name}), and the "
@@ -593,7 +593,7 @@ def iter_images(group: Group, gens: np.ndarray, start: np.ndarray) -> Iterator[t
         prev_idx, prev = idx, cur
 
 
-def _all_matrices(group: Group, gens: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+def all_matrices(group: Group, gens: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
     """``ρ(g) @ start`` (default ``ρ(g)``) for all elements, shape (order, *start.shape)."""
     start = np.eye(gens.shape[1]) if start is None else start
     out = np.empty((group.order, *start.shape))
@@ -602,7 +602,7 @@ def _all_matrices(group: Group, gens: np.ndarray, start: np.ndarray | None = Non
     return out
 
 
-def _as_permutations(gens: np.ndarray) -> np.ndarray | None:
+def as_permutations(gens: np.ndarray) -> np.ndarray | None:
     """Generator images as permutation arrays ``p`` (``P e_i = e_{p[i]}``), or ``None`` if they are not."""
     if not np.all((gens == 0.0) | (gens == 1.0)):
         return None
@@ -621,7 +621,7 @@ def element_permutations(group: Group, perms: np.ndarray) -> np.ndarray:
     return out
 
 
-def _polish(q: np.ndarray) -> np.ndarray:
+def polish(q: np.ndarray) -> np.ndarray:
     """The nearest orthogonal matrix (polar factor).
 
     Near-orthogonal input (the usual case) takes Newton–Schulz steps ``q ← q (3I − qᵀq)/2``, which converge
