@@ -173,7 +173,7 @@ def test_0_8_1_aliases_and_keywords():
     e = EMLP(in_rep=rin, out_rep=rout, hidden_units=[16], dropout=0.5)
     assert e.in_rep is rin
     with pytest.raises(TypeError, match="not both"):
-        EMLP(rin, rout, in_rep=rin)
+        EMLP(rin, rout, in_type=rin)  # in_type is the alias of in_rep
     with pytest.raises(TypeError, match="missing"):
         EMLP(out_rep=rout)
     with pytest.raises(ValueError, match="dropout"):

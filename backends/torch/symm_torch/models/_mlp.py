@@ -12,7 +12,7 @@ import symm
 import torch
 
 from symm_torch._escnn import is_field_type
-from symm_torch._reps import as_rep, check_same_group
+from symm_torch._reps import as_rep
 from symm_torch.nn._base import EquivariantModule
 from symm_torch.nn._basis import IrrepSubspaceNormPooling, trivial_field_type
 from symm_torch.nn._hom import check_init_scheme
@@ -25,14 +25,6 @@ __all__ = ["EMLP", "IMLP", "eMLP", "iMLP"]
 DEFAULT_INIT_SCHEME = "xavier_uniform"
 HIDDEN_XAVIER_GAIN = 2**-0.5
 OUTPUT_GAIN = 1.0
-
-
-def _one_of(a: Any, b: Any, names: tuple[str, str], required: bool = True) -> Any:
-    if a is not None and b is not None:
-        raise TypeError(f"give {names[0]} or its alias {names[1]}, not both")
-    if a is None and b is None and required:
-        raise TypeError(f"missing the argument {names[0]} (or its alias {names[1]})")
-    return a if a is not None else b
 
 
 def _dropout(p: Any) -> float:
@@ -97,8 +89,8 @@ class EMLP(EquivariantModule):
 
     Parameters
     ----------
-    in_type, out_type : symm.Rep or escnn FieldType
-        Input and output representations of one group.
+    in_rep, out_rep : symm.Rep or escnn FieldType
+        Input and output representations of one group (``out_rep`` may be an int: that many trivial copies).
     hidden_units : sequence of int
         Approximate widths of the hidden layers.
     activation : str or torch.nn.Module
@@ -118,8 +110,8 @@ class EMLP(EquivariantModule):
         ``"xavier_uniform"`` and these gains were chosen by measurement (``benchmarks/bench_learning.py``,
         docs: Benchmarks): with them EMLP learns the benchmark's teacher at least as well as symm-learning's
         eMLP at both learning rates; the former default (kaiming, gain √2 on every layer) did not.
-    in_rep, out_rep : optional
-        Keyword aliases of ``in_type`` and ``out_type`` (symm-learning 0.8.1's names).
+    in_type, out_type : optional
+        Keyword aliases of ``in_rep`` and ``out_rep`` (escnn's names, and symm-torch 0.1's).
 
     Notes
     -----
@@ -139,8 +131,8 @@ class EMLP(EquivariantModule):
 
     def __init__(
         self,
-        in_type: Any = None,
-        out_type: Any = None,
+        in_rep: Any = None,
+        out_rep: Any = None,
         hidden_units: Sequence[int] = (128, 128),
         activation: Any = "ReLU",
         bias: bool = True,
@@ -148,16 +140,10 @@ class EMLP(EquivariantModule):
         dropout: float = 0.0,
         init_scheme: str = DEFAULT_INIT_SCHEME,
         *,
-        in_rep: Any = None,
-        out_rep: Any = None,
+        in_type: Any = None,
+        out_type: Any = None,
     ) -> None:
-        super().__init__()
-        in_type = _one_of(in_type, in_rep, ("in_type", "in_rep"))
-        out_type = _one_of(out_type, out_rep, ("out_type", "out_rep"))
-        self.in_type, self.out_type = in_type, out_type
-        self.in_rep = as_rep(in_type, "in_type")
-        self.out_rep = as_rep(out_type, "out_type", group=self.in_rep.group)
-        check_same_group(self.in_rep, self.out_rep, ("in_type", "out_type"))
+        super().__init__(in_rep, out_rep, in_type=in_type, out_type=out_type, required=("in_rep", "out_rep"))
         units = _hidden_units(hidden_units)
         p = _dropout(dropout)
         self.init_scheme = check_init_scheme(init_scheme)
@@ -194,7 +180,7 @@ class IMLP(EquivariantModule):
 
     Parameters
     ----------
-    in_type : symm.Rep or escnn FieldType
+    in_rep : symm.Rep or escnn FieldType
         Input representation.
     out_dim : int
         Number of invariant outputs.
@@ -204,17 +190,19 @@ class IMLP(EquivariantModule):
     activation, bias, hidden_rep, dropout, init_scheme
         As in :class:`EMLP`; ``init_scheme`` is that of the EMLP's layers (the head is a plain
         ``torch.nn.Linear``).
-    in_rep : optional
-        Keyword alias of ``in_type``.
+    in_type : optional
+        Keyword alias of ``in_rep`` (escnn's name, and symm-torch 0.1's).
 
     Notes
     -----
-    Input ``(B, D_in)``; output ``(B, out_dim)`` (a trivial rep).
+    Input ``(..., D_in)`` (features last); output ``(..., out_dim)`` (a trivial rep).
     """
+
+    _features_last = True
 
     def __init__(
         self,
-        in_type: Any = None,
+        in_rep: Any = None,
         out_dim: int | None = None,
         hidden_units: Sequence[int] = (128, 128),
         activation: Any = "ReLU",
@@ -223,12 +211,9 @@ class IMLP(EquivariantModule):
         dropout: float = 0.0,
         init_scheme: str = DEFAULT_INIT_SCHEME,
         *,
-        in_rep: Any = None,
+        in_type: Any = None,
     ) -> None:
-        super().__init__()
-        in_type = _one_of(in_type, in_rep, ("in_type", "in_rep"))
-        self.in_type = in_type
-        self.in_rep = as_rep(in_type, "in_type")
+        super().__init__(in_rep, in_type=in_type, required=("in_rep",))
         if isinstance(out_dim, bool) or not isinstance(out_dim, int) or out_dim < 1:
             raise ValueError(f"out_dim must be a positive int, got {out_dim!r}")
         units = _hidden_units(hidden_units)
@@ -246,23 +231,18 @@ class IMLP(EquivariantModule):
             dropout=dropout,
             init_scheme=init_scheme,
         )
-        self.pool = IrrepSubspaceNormPooling(last)
+        self.pool = IrrepSubspaceNormPooling(last, axis=-1)
         self.head = torch.nn.Linear(self.pool.n_copies, out_dim, bias=bias)
         self.out_rep = self.in_rep.group.trivial_rep(out_dim)
-        self.out_type = trivial_field_type(in_type, out_dim) if is_field_type(in_type) else self.out_rep
+        self.out_type = trivial_field_type(self.in_type, out_dim) if is_field_type(self.in_type) else self.out_rep
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != self.in_rep.size:
-            raise ValueError(
-                f"x must have shape (B, {self.in_rep.size}), got "
-                f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
-            )
-        self._check_dtype(x)
+        self._check_features(x, -1)
         return self.head(self.pool(self.emlp(x)))
 
     def export(self) -> torch.nn.Sequential:
-        """``torch.nn.Sequential``: the exported EMLP, the pooling (Linear + LPPool1d) and the head."""
-        return torch.nn.Sequential(*self.emlp.export(), *self.pool.export(ndim=2), copy.deepcopy(self.head))
+        """``torch.nn.Sequential``: the exported EMLP, the pooling (TorchScript) and the head; any input rank."""
+        return torch.nn.Sequential(*self.emlp.export(), self.pool.export(), copy.deepcopy(self.head))
 
 
 class eMLP(EMLP):
@@ -299,7 +279,7 @@ class iMLP(IMLP):
 
     Notes
     -----
-    Input ``(B, D_in)``; output ``(B, out_dim)``.
+    Input ``(..., D_in)``; output ``(..., out_dim)``.
     """
 
     def __init__(

@@ -10,6 +10,8 @@ import symm
 import torch
 
 from symm_torch._escnn import is_field_type, split_input, wrap_output
+from symm_torch._reps import alias, as_rep_pair
+from symm_torch.nn._hom import check_init_scheme, expand_hom, init_hom, invariant_basis, register_hom
 
 __all__ = ["EquivariantModule", "HomLayer"]
 
@@ -25,12 +27,31 @@ class EquivariantModule(torch.nn.Module):
     ``.to(dtype)``, and are rebuilt from their float64 host copy on every dtype change, so a module built in
     float32 and moved to float64 is exact to float64 precision.
 
+    Parameters
+    ----------
+    in_rep, out_rep : symm.Rep, escnn FieldType or escnn Representation, optional
+        Read once here for every subclass: each is converted to a ``symm.Rep`` (``out_rep`` may also be an
+        int, that many trivial copies of ``in_rep``'s group), and where both are given they must be reps of
+        one group (``ValueError``). A subclass whose reps are derived (or built later) calls
+        ``super().__init__()`` with fewer arguments and sets ``in_rep`` / ``out_rep`` (and ``in_type`` /
+        ``out_type``) itself.
+    in_type, out_type : optional
+        Keyword aliases of ``in_rep`` and ``out_rep`` (escnn's names); ``TypeError`` if both are given.
+    required : tuple of str
+        Which of ``"in_rep"``, ``"out_rep"`` must be given (``TypeError`` naming the argument otherwise).
+
     Attributes
     ----------
     in_type, out_type : symm.Rep or escnn FieldType
-        What the user passed (or the module built).
+        What the user passed (or the module built), kept for escnn round trips: a ``GeometricTensor`` in
+        gives a ``GeometricTensor`` of ``out_type`` out.
     in_rep, out_rep : symm.Rep
         The same as symm reps.
+
+    Notes
+    -----
+    Shapes: dense modules take features on the last axis, ``(..., D)``, as ``torch.nn.Linear`` does;
+    convolutions take ``(B, C, T)``, as ``torch.nn.Conv1d`` does. Each subclass states its shapes.
     """
 
     in_rep: symm.Rep
@@ -38,9 +59,24 @@ class EquivariantModule(torch.nn.Module):
 
     _features_last = False  # whether ``_forward`` takes features on the last axis (like torch.nn.Linear)
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        in_rep: Any = None,
+        out_rep: Any = None,
+        *,
+        in_type: Any = None,
+        out_type: Any = None,
+        required: tuple[str, ...] = (),
+    ) -> None:
         super().__init__()
         self._host_constants: dict[str, np.ndarray] = {}
+        in_rep = alias(in_rep, in_type, ("in_rep", "in_type"), required="in_rep" in required)
+        out_rep = alias(out_rep, out_type, ("out_rep", "out_type"), required="out_rep" in required)
+        rep_in, rep_out = as_rep_pair(in_rep, out_rep)
+        if rep_in is not None:
+            self.in_type, self.in_rep = in_rep, rep_in
+        if rep_out is not None:
+            self.out_type, self.out_rep = out_rep, rep_out
 
     # ------------------------------------------------------------------ constants
     def _register_constant(self, name: str, array: np.ndarray) -> None:
@@ -77,14 +113,16 @@ class EquivariantModule(torch.nn.Module):
         if isinstance(x, torch.Tensor):
             return self._forward(x)
         tensor, like = split_input(x, self.in_rep, self.in_type)
-        if self._features_last:  # a GeometricTensor has its features on axis 1
-            out = self._forward(tensor.movedim(1, -1)).movedim(-1, 1)
-        else:
-            out = self._forward(tensor)
-        return wrap_output(out, like, self.out_type, self.out_rep)
+        return wrap_output(self._forward_geometric(tensor), like, self.out_type, self.out_rep)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def _forward_geometric(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`_forward` on the tensor of a ``GeometricTensor``, whose features are on axis 1."""
+        if self._features_last:
+            return self._forward(x.movedim(1, -1)).movedim(-1, 1)
+        return self._forward(x)
 
     def _check_features(self, x: torch.Tensor, axis: int, min_ndim: int = 1) -> None:
         if not isinstance(x, torch.Tensor):
@@ -163,13 +201,48 @@ class EquivariantModule(torch.nn.Module):
 class HomLayer(EquivariantModule):
     """A module whose weight lies in ``Hom_G`` (``weight_params``) and whose bias is invariant (``bias_params``).
 
-    Subclasses give :meth:`_expand_weight` (the free parameters to the dense weight in torch's layout) and
-    :meth:`export` through :meth:`_export_into`.
+    Subclasses call :meth:`_build_hom` once their reps are set, give :meth:`_expand_weight` (the free
+    parameters to the dense weight in torch's layout) and :meth:`export` through :meth:`_export_into`.
     """
 
     weight_params: torch.nn.Parameter
     bias_params: torch.nn.Parameter | None
     Q_inv: torch.Tensor
+
+    def _build_hom(self, bias: bool, init_scheme: str, init_gain: float | None, kernel_size: int | None = None) -> None:
+        """Register the Hom_G constants, ``weight_params`` ((hom_dim,) or (kernel_size, hom_dim)) and the
+        invariant bias (``bias_params``: one per trivial copy of ``out_rep``, or ``None``), then initialise."""
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias must be a bool, got {bias!r}")
+        self.init_scheme = check_init_scheme(init_scheme)
+        self.init_gain = None if init_gain is None else float(init_gain)
+        self._plan = register_hom(self, self.in_rep, self.out_rep)
+        shape = (self._plan.dim,) if kernel_size is None else (kernel_size, self._plan.dim)
+        self.weight_params = torch.nn.Parameter(torch.empty(shape))
+        q_triv = invariant_basis(self.out_rep)
+        if bias and q_triv.shape[1] > 0:
+            self._register_constant("Q_inv", q_triv)
+            self.bias_params = torch.nn.Parameter(torch.empty(q_triv.shape[1]))
+        else:
+            self.register_parameter("bias_params", None)
+        self.reset_parameters()
+
+    @property
+    def hom_dim(self) -> int:
+        """Number of free weight parameters per kernel tap, ``dim Hom_G(in_rep, out_rep)``."""
+        return self._plan.dim
+
+    def reset_parameters(self) -> None:
+        """Draw ``Θ`` from ``init_scheme`` (closed-form variance, no basis sampled) and zero the bias."""
+        kernel_size = None if self.weight_params.ndim == 1 else self.weight_params.shape[0]
+        with torch.no_grad():
+            self.weight_params.copy_(init_hom(self._plan, self.init_scheme, self.init_gain, kernel_size))
+            if self.bias_params is not None:
+                self.bias_params.zero_()
+
+    def _expand_taps(self, theta: torch.Tensor) -> torch.Tensor:
+        """``W`` of shape (..., D_out, D_in) from ``theta`` of shape (..., hom_dim)."""
+        return expand_hom(self, self._plan, theta)
 
     def _expand_weight(self, theta: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -9,7 +9,7 @@ import symm
 import torch
 from torch.nn.utils import parametrize
 
-from symm_torch._reps import as_rep, check_same_group
+from symm_torch._reps import as_rep, as_rep_pair
 
 __all__ = ["CommutingConstraint", "InvariantConstraint", "impose_linear_equivariance"]
 
@@ -33,9 +33,9 @@ class CommutingConstraint(torch.nn.Module):
 
     def __init__(self, in_rep: Any, out_rep: Any) -> None:
         super().__init__()
-        self.in_rep = as_rep(in_rep, "in_rep")
-        self.out_rep = as_rep(out_rep, "out_rep")
-        check_same_group(self.in_rep, self.out_rep, ("in_rep", "out_rep"))
+        self.in_rep, self.out_rep = as_rep_pair(in_rep, out_rep)
+        if self.in_rep is None or self.out_rep is None:
+            raise TypeError("CommutingConstraint needs in_rep and out_rep")
         if symm.hom_dim(self.in_rep, self.out_rep) == 0:
             raise ValueError(
                 f"Hom_G({self.in_rep.name}, {self.out_rep.name}) has dimension 0: the reps share no irrep, so the "

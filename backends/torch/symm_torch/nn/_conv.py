@@ -7,10 +7,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from symm_torch._reps import as_rep, check_same_group
 from symm_torch.nn._base import HomLayer
-from symm_torch.nn._hom import check_init_scheme, expand_hom, init_hom, register_hom
-from symm_torch.nn._linear import register_invariant_bias
 
 __all__ = ["eConv1D", "eConv1d", "eConvTranspose1d"]
 
@@ -18,6 +15,8 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    if value is None and name == "kernel_size":
+        raise TypeError("missing the argument kernel_size")
     if isinstance(value, (tuple, list)) and len(value) == 1:
         value = value[0]
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -39,9 +38,10 @@ class eConv1D(HomLayer):
 
     Parameters
     ----------
-    in_type, out_type : symm.Rep or escnn FieldType
+    in_rep, out_rep : symm.Rep or escnn FieldType
         Channel representations (``C_in``, ``C_out`` channels). escnn users build them on
-        :func:`~symm_torch.nn.GSpace1D`.
+        :func:`~symm_torch.nn.GSpace1D`. ``in_type`` and ``out_type`` are keyword aliases (the names before
+        0.2, and escnn's).
     kernel_size, stride, padding, dilation : int
         As in ``torch.nn.Conv1d`` (``padding`` may also be ``"valid"`` or ``"same"``).
     bias : bool
@@ -65,9 +65,9 @@ class eConv1D(HomLayer):
 
     def __init__(
         self,
-        in_type: Any,
-        out_type: Any,
-        kernel_size: int,
+        in_rep: Any = None,
+        out_rep: Any = None,
+        kernel_size: int | None = None,
         stride: int = 1,
         padding: int | str = 0,
         dilation: int = 1,
@@ -75,12 +75,11 @@ class eConv1D(HomLayer):
         padding_mode: str = "zeros",
         init_scheme: str = "kaiming_normal",
         init_gain: float | None = None,
+        *,
+        in_type: Any = None,
+        out_type: Any = None,
     ) -> None:
-        super().__init__()
-        self.in_type, self.out_type = in_type, out_type
-        self.in_rep = as_rep(in_type, "in_type")
-        self.out_rep = as_rep(out_type, "out_type")
-        check_same_group(self.in_rep, self.out_rep, ("in_type", "out_type"))
+        super().__init__(in_rep, out_rep, in_type=in_type, out_type=out_type, required=("in_rep", "out_rep"))
         self.kernel_size = _positive_int(kernel_size, "kernel_size")
         self.stride = _positive_int(stride, "stride")
         self.dilation = _positive_int(dilation, "dilation")
@@ -95,24 +94,10 @@ class eConv1D(HomLayer):
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
         self.padding_mode = padding_mode
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be a bool, got {bias!r}")
-        self.init_scheme = check_init_scheme(init_scheme)
-        self.init_gain = None if init_gain is None else float(init_gain)
-        self._plan = register_hom(self, self.in_rep, self.out_rep)
-        self.weight_params = torch.nn.Parameter(torch.empty(self.kernel_size, self._plan.dim))
-        register_invariant_bias(self, self.out_rep, bias)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Draw the kernel from ``init_scheme``; zero bias."""
-        with torch.no_grad():
-            self.weight_params.copy_(init_hom(self._plan, self.init_scheme, self.init_gain, self.kernel_size))
-            if self.bias_params is not None:
-                self.bias_params.zero_()
+        self._build_hom(bias, init_scheme, init_gain, self.kernel_size)
 
     def _expand_weight(self, theta: torch.Tensor) -> torch.Tensor:
-        return expand_hom(self, self._plan, theta).permute(1, 2, 0)  # (K, out, in) -> (C_out, C_in, K)
+        return self._expand_taps(theta).permute(1, 2, 0)  # (K, out, in) -> (C_out, C_in, K)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim not in (2, 3):
@@ -159,8 +144,8 @@ class eConv1d(eConv1D):
 
     def __init__(
         self,
-        in_rep: Any,
-        out_rep: Any,
+        in_rep: Any = None,
+        out_rep: Any = None,
         kernel_size: int = 3,
         basis_expansion: str = "isotypic_expansion",
         init_scheme: str = "xavier_uniform",
@@ -185,7 +170,7 @@ class eConvTranspose1d(HomLayer):
     Parameters
     ----------
     in_rep, out_rep : symm.Rep or escnn FieldType
-        Channel representations (``C_in``, ``C_out``).
+        Channel representations (``C_in``, ``C_out``). ``in_type`` and ``out_type`` are keyword aliases.
     kernel_size, stride, padding, output_padding, dilation : int
         As in ``torch.nn.ConvTranspose1d``.
     bias : bool
@@ -203,8 +188,8 @@ class eConvTranspose1d(HomLayer):
 
     def __init__(
         self,
-        in_rep: Any,
-        out_rep: Any,
+        in_rep: Any = None,
+        out_rep: Any = None,
         kernel_size: int = 3,
         stride: int = 1,
         padding: int = 0,
@@ -213,12 +198,11 @@ class eConvTranspose1d(HomLayer):
         bias: bool = True,
         init_scheme: str = "xavier_uniform",
         init_gain: float | None = None,
+        *,
+        in_type: Any = None,
+        out_type: Any = None,
     ) -> None:
-        super().__init__()
-        self.in_type, self.out_type = in_rep, out_rep
-        self.in_rep = as_rep(in_rep, "in_rep")
-        self.out_rep = as_rep(out_rep, "out_rep")
-        check_same_group(self.in_rep, self.out_rep, ("in_rep", "out_rep"))
+        super().__init__(in_rep, out_rep, in_type=in_type, out_type=out_type, required=("in_rep", "out_rep"))
         self.kernel_size = _positive_int(kernel_size, "kernel_size")
         self.stride = _positive_int(stride, "stride")
         self.dilation = _positive_int(dilation, "dilation")
@@ -229,24 +213,10 @@ class eConvTranspose1d(HomLayer):
                 f"output_padding ({self.output_padding}) must be smaller than stride or dilation "
                 f"({self.stride}, {self.dilation}), as in torch.nn.ConvTranspose1d"
             )
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be a bool, got {bias!r}")
-        self.init_scheme = check_init_scheme(init_scheme)
-        self.init_gain = None if init_gain is None else float(init_gain)
-        self._plan = register_hom(self, self.in_rep, self.out_rep)
-        self.weight_params = torch.nn.Parameter(torch.empty(self.kernel_size, self._plan.dim))
-        register_invariant_bias(self, self.out_rep, bias)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Draw the kernel from ``init_scheme``; zero bias."""
-        with torch.no_grad():
-            self.weight_params.copy_(init_hom(self._plan, self.init_scheme, self.init_gain, self.kernel_size))
-            if self.bias_params is not None:
-                self.bias_params.zero_()
+        self._build_hom(bias, init_scheme, init_gain, self.kernel_size)
 
     def _expand_weight(self, theta: torch.Tensor) -> torch.Tensor:
-        return expand_hom(self, self._plan, theta).permute(2, 1, 0)  # (K, out, in) -> (C_in, C_out, K)
+        return self._expand_taps(theta).permute(2, 1, 0)  # (K, out, in) -> (C_in, C_out, K)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.ndim not in (2, 3):

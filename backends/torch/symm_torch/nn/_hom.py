@@ -20,7 +20,7 @@ import symm
 import torch
 from symm.internal import shared_components
 
-__all__ = ["INIT_SCHEMES", "HomPlan", "expand_hom", "fans", "init_hom", "q_blocks", "register_hom"]
+__all__ = ["INIT_SCHEMES", "HomPlan", "expand_hom", "fans", "init_hom", "invariant_basis", "q_blocks", "register_hom"]
 
 _Q_ZERO_TOL = 1e-13
 
@@ -45,6 +45,14 @@ class HomPlan:
     dim: int
     D_y: int
     D_x: int
+
+
+def invariant_basis(rep: symm.Rep) -> np.ndarray:
+    """Columns of ``Q`` spanning the invariant subspace, shape (D, m_trivial) (possibly 0 columns)."""
+    comp = rep.isotypic_components[0]
+    if comp.irrep is rep.group.irreps()[0] and comp.irrep.dim == 1:
+        return rep.change_of_basis[:, comp.slice]
+    return np.zeros((rep.size, 0))
 
 
 def q_blocks(Q: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -4,34 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import symm
 import torch
 
-from symm_torch._reps import as_rep, check_same_group
-from symm_torch.nn._base import EquivariantModule, HomLayer
-from symm_torch.nn._hom import check_init_scheme, expand_hom, init_hom, register_hom
+from symm_torch.nn._base import HomLayer
+from symm_torch.nn._hom import invariant_basis
 
-__all__ = ["eLinear"]
-
-
-def register_invariant_bias(module: EquivariantModule, rep: symm.Rep, bias: bool) -> None:
-    """Give ``module`` a bias in the invariant subspace of ``rep``: parameter ``bias_params`` (one per trivial
-    copy) and constant ``Q_inv`` (D, m_trivial); ``bias_params`` is ``None`` without bias or trivial copies."""
-    q_triv = invariant_basis(rep)
-    if bias and q_triv.shape[1] > 0:
-        module._register_constant("Q_inv", q_triv)
-        module.bias_params = torch.nn.Parameter(torch.empty(q_triv.shape[1]))
-    else:
-        module.register_parameter("bias_params", None)
-
-
-def invariant_basis(rep: symm.Rep) -> np.ndarray:
-    """Columns of ``Q`` spanning the invariant subspace, shape (D, m_trivial) (possibly 0 columns)."""
-    comp = rep.isotypic_components[0]
-    if comp.irrep is rep.group.irreps()[0] and comp.irrep.dim == 1:
-        return rep.change_of_basis[:, comp.slice]
-    return np.zeros((rep.size, 0))
+__all__ = ["eLinear", "invariant_basis"]
 
 
 class eLinear(HomLayer):
@@ -50,7 +28,8 @@ class eLinear(HomLayer):
     Parameters
     ----------
     in_rep, out_rep : symm.Rep or escnn FieldType
-        Input and output representations of the same group (sizes ``D_in``, ``D_out``).
+        Input and output representations of the same group (sizes ``D_in``, ``D_out``). ``in_type`` and
+        ``out_type`` are keyword aliases (escnn's names).
     bias : bool
         Learn an invariant bias (zero-initialised).
     init_scheme : {"xavier_normal", "xavier_uniform", "kaiming_normal", "kaiming_uniform", "identity"}
@@ -90,41 +69,21 @@ class eLinear(HomLayer):
 
     def __init__(
         self,
-        in_rep: Any,
-        out_rep: Any,
+        in_rep: Any = None,
+        out_rep: Any = None,
         bias: bool = True,
         init_scheme: str = "kaiming_normal",
         init_gain: float | None = None,
+        *,
+        in_type: Any = None,
+        out_type: Any = None,
     ) -> None:
-        super().__init__()
-        self.in_type, self.out_type = in_rep, out_rep
-        self.in_rep = as_rep(in_rep, "in_rep")
-        self.out_rep = as_rep(out_rep, "out_rep")
-        check_same_group(self.in_rep, self.out_rep, ("in_rep", "out_rep"))
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be a bool, got {bias!r}")
-        self.init_scheme = check_init_scheme(init_scheme)
-        self.init_gain = None if init_gain is None else float(init_gain)
-        self._plan = register_hom(self, self.in_rep, self.out_rep)
-        self.weight_params = torch.nn.Parameter(torch.empty(self._plan.dim))
-        register_invariant_bias(self, self.out_rep, bias)
-        self.reset_parameters()
-
-    @property
-    def hom_dim(self) -> int:
-        """Number of free weight parameters, ``dim Hom_G(in_rep, out_rep)``."""
-        return self._plan.dim
-
-    def reset_parameters(self) -> None:
-        """Draw ``Θ`` from ``init_scheme`` and zero the bias."""
-        with torch.no_grad():
-            self.weight_params.copy_(init_hom(self._plan, self.init_scheme, self.init_gain))
-            if self.bias_params is not None:
-                self.bias_params.zero_()
+        super().__init__(in_rep, out_rep, in_type=in_type, out_type=out_type, required=("in_rep", "out_rep"))
+        self._build_hom(bias, init_scheme, init_gain)
 
     # ------------------------------------------------------------------ expansion
     def _expand_weight(self, theta: torch.Tensor) -> torch.Tensor:
-        return expand_hom(self, self._plan, theta)  # (D_out, D_in)
+        return self._expand_taps(theta)  # (D_out, D_in)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_features(x, -1)

@@ -3,7 +3,8 @@ eRMSNorm and eBatchNorm1d.
 
 All work in the isotypic basis ``z = Qᵀ x``, where ``ρ(g) = ⊕_k I_{m_k} ⊗ ρ̂_k(g)``: a scale shared by the
 ``d_k`` coordinates of one irreducible copy commutes with every ``ρ(g)``, and so does any function of the
-copy norms. Features are on the last axis, ``(..., D)``, as in symm-learning 0.8.1.
+copy norms. Features are on the last axis, ``(..., D)``, as in symm-learning 0.8.1. Every constructor takes
+the rep as ``in_rep`` (keyword alias ``in_type``, escnn's name); ``out_rep`` is the same rep.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ import symm
 import torch
 
 from symm_torch._escnn import split_input, wrap_output
-from symm_torch._reps import as_rep
 from symm_torch.nn._base import EquivariantModule
-from symm_torch.nn._linear import invariant_basis
+from symm_torch.nn._hom import invariant_basis
 
 __all__ = ["AFFINE_INIT_SCHEMES", "InvariantBias", "eAffine", "eBatchNorm1d", "eLayerNorm", "eRMSNorm"]
 
@@ -58,10 +58,9 @@ class InvariantBias(EquivariantModule):
 
     _features_last = True
 
-    def __init__(self, in_rep: Any) -> None:
-        super().__init__()
-        self.in_type = self.out_type = in_rep
-        self.in_rep = self.out_rep = as_rep(in_rep, "in_rep")
+    def __init__(self, in_rep: Any = None, *, in_type: Any = None) -> None:
+        super().__init__(in_rep, in_type=in_type, required=("in_rep",))
+        self.out_type, self.out_rep = self.in_type, self.in_rep
         q = _require_invariants(self.in_rep, "InvariantBias")
         self._register_constant("Q_inv", q)
         self.bias_params = torch.nn.Parameter(torch.zeros(q.shape[1]))
@@ -142,10 +141,17 @@ class eAffine(EquivariantModule):
 
     _features_last = True
 
-    def __init__(self, in_rep: Any, bias: bool = True, learnable: bool = True, init_scheme: str = "identity") -> None:
-        super().__init__()
-        self.in_type = self.out_type = in_rep
-        self.in_rep = self.out_rep = as_rep(in_rep, "in_rep")
+    def __init__(
+        self,
+        in_rep: Any = None,
+        bias: bool = True,
+        learnable: bool = True,
+        init_scheme: str = "identity",
+        *,
+        in_type: Any = None,
+    ) -> None:
+        super().__init__(in_rep, in_type=in_type, required=("in_rep",))
+        self.out_type, self.out_rep = self.in_type, self.in_rep
         for name, v in (("bias", bias), ("learnable", learnable)):
             if not isinstance(v, bool):
                 raise TypeError(f"{name} must be a bool, got {v!r}")
@@ -288,18 +294,21 @@ class eRMSNorm(EquivariantModule):
 
     def __init__(
         self,
-        in_rep: Any,
+        in_rep: Any = None,
         eps: float = 1e-6,
         equiv_affine: bool = True,
         init_scheme: str = "identity",
         bias: bool = False,
+        *,
+        in_type: Any = None,
     ) -> None:
-        super().__init__()
-        self.in_type = self.out_type = in_rep
-        self.in_rep = self.out_rep = as_rep(in_rep, "in_rep")
+        super().__init__(in_rep, in_type=in_type, required=("in_rep",))
+        self.out_type, self.out_rep = self.in_type, self.in_rep
         self.eps = _check_eps(eps)
         if not isinstance(equiv_affine, bool):
             raise TypeError(f"equiv_affine must be a bool, got {equiv_affine!r}")
+        if self._center:  # no trivial copy: centring removed nothing, so there is nothing to add back
+            bias = bias and invariant_basis(self.in_rep).shape[1] > 0
         self.affine = eAffine(self.in_rep, bias=bias, init_scheme=init_scheme) if equiv_affine else None
         if self._center:
             self._register_constant("P_inv", symm.invariant_orthogonal_projector(self.in_rep))
@@ -362,15 +371,17 @@ class eLayerNorm(eRMSNorm):
 
     def __init__(
         self,
-        in_rep: Any,
+        in_rep: Any = None,
         eps: float = 1e-6,
         equiv_affine: bool = True,
         bias: bool = True,
         init_scheme: str = "identity",
+        *,
+        in_type: Any = None,
     ) -> None:
-        rep = as_rep(in_rep, "in_rep")
-        bias = bias and invariant_basis(rep).shape[1] > 0  # no trivial copy: nothing to add back
-        super().__init__(in_rep, eps=eps, equiv_affine=equiv_affine, init_scheme=init_scheme, bias=bias)
+        super().__init__(
+            in_rep, eps=eps, equiv_affine=equiv_affine, init_scheme=init_scheme, bias=bias, in_type=in_type
+        )
 
 
 class eBatchNorm1d(EquivariantModule):
@@ -418,15 +429,16 @@ class eBatchNorm1d(EquivariantModule):
 
     def __init__(
         self,
-        in_rep: Any,
+        in_rep: Any = None,
         eps: float = 1e-5,
         momentum: float = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
+        *,
+        in_type: Any = None,
     ) -> None:
-        super().__init__()
-        self.in_type = self.out_type = in_rep
-        self.in_rep = self.out_rep = as_rep(in_rep, "in_rep")
+        super().__init__(in_rep, in_type=in_type, required=("in_rep",))
+        self.out_type, self.out_rep = self.in_type, self.in_rep
         self.eps = _check_eps(eps)
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
             raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from symm_torch._escnn import is_field_type, split_input, wrap_output
-from symm_torch._reps import as_rep
+from symm_torch._reps import alias
 from symm_torch.nn._base import EquivariantModule
 
 __all__ = ["EquivMultivariateNormal", "eMultivariateNormal"]
@@ -129,8 +129,8 @@ def _cholesky_layout(rep: symm.Rep, diagonal: bool) -> tuple[np.ndarray, np.ndar
 class EquivMultivariateNormal(EquivariantModule):
     r"""A G-equivariant multivariate normal ``y ~ N(μ(x), Σ(x))`` parameterised by ``z = [μ, p]``.
 
-    ``μ ∈ R^D`` transforms by ``ρ_y``; the ``n_cov_params`` entries of ``p`` are invariant (``in_type`` is
-    ``ρ_y ⊕ trivial^n``). The covariance lies in the commutant of ``ρ_y``, so
+    ``μ ∈ R^D`` transforms by ``ρ_y`` (``out_rep``); the ``n_cov_params`` entries of ``p`` are invariant
+    (``in_rep`` is ``ρ_y ⊕ trivial^n``). The covariance lies in the commutant of ``ρ_y``, so
     ``ρ_y(g) Σ ρ_y(g)ᵀ = Σ`` and ``P(y | x) = P(ρ_y(g) y | ρ_x(g) x)`` when ``z`` comes from an equivariant
     network:
 
@@ -148,8 +148,9 @@ class EquivMultivariateNormal(EquivariantModule):
 
     Parameters
     ----------
-    y_type : symm.Rep or escnn FieldType
-        Representation of ``y`` (size ``D``).
+    out_rep : symm.Rep or escnn FieldType
+        Representation of ``y``, the output (size ``D``). ``y_type`` (its symm-torch 0.1 name) and ``out_type``
+        are keyword aliases. ``in_rep``, the rep of ``z``, is derived: ``out_rep ⊕ trivial^{n_cov_params}``.
     diagonal : bool
         Per-copy variances (default) or the full invariant covariance.
     min_var : float
@@ -180,14 +181,24 @@ class EquivMultivariateNormal(EquivariantModule):
     torch.Size([4, 3])
     """
 
-    def __init__(self, y_type: Any, diagonal: bool = True, min_var: float = 1e-6, min_std: float = 1e-3) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        out_rep: Any = None,
+        diagonal: bool = True,
+        min_var: float = 1e-6,
+        min_std: float = 1e-3,
+        *,
+        y_type: Any = None,
+        out_type: Any = None,
+    ) -> None:
+        out_rep = alias(out_rep, y_type, ("out_rep", "y_type"), required=False)
+        super().__init__(out_rep=out_rep, out_type=out_type, required=("out_rep",))
         if not isinstance(diagonal, bool):
             raise TypeError(f"diagonal must be a bool, got {diagonal!r}")
         if not (min_var >= 0 and min_std >= 0):
             raise ValueError(f"min_var and min_std must be >= 0, got min_var={min_var}, min_std={min_std}")
-        self.y_type = self.out_type = y_type
-        self.y_rep = self.out_rep = as_rep(y_type, "y_type")
+        self.y_type, self.y_rep = self.out_type, self.out_rep
+        y_type = self.y_type
         self.diagonal = diagonal
         self.min_var, self.min_std = float(min_var), float(min_std)
         src, coeff, diag_mask = _cholesky_layout(self.y_rep, diagonal)
@@ -243,7 +254,7 @@ class EquivMultivariateNormal(EquivariantModule):
         return self.forward(z)
 
     def mean_and_covariance(self, z: Any) -> tuple[Any, torch.Tensor]:
-        """``(μ, Σ)``, what :meth:`export` computes; ``μ`` is a ``GeometricTensor`` of ``y_type`` when ``z`` is one."""
+        """``(μ, Σ)``, what :meth:`export` computes; ``μ`` is a ``GeometricTensor`` of ``out_type`` if ``z`` is one."""
         tensor, like = self._tensor(z)
         self._check_z(tensor)
         mean, cov = mean_and_covariance(
@@ -270,5 +281,7 @@ class eMultivariateNormal(EquivMultivariateNormal):
     ``z``: ``(..., D + n_cov_params)``; samples ``(..., D)``.
     """
 
-    def __init__(self, out_rep: Any, diagonal: bool = True, min_var: float = 1e-6, min_std: float = 1e-3) -> None:
-        super().__init__(out_rep, diagonal=diagonal, min_var=min_var, min_std=min_std)
+    def __init__(
+        self, out_rep: Any = None, diagonal: bool = True, min_var: float = 1e-6, min_std: float = 1e-3, **aliases: Any
+    ) -> None:
+        super().__init__(out_rep, diagonal=diagonal, min_var=min_var, min_std=min_std, **aliases)

@@ -8,10 +8,9 @@ import numpy as np
 import symm
 import torch
 
-from symm_torch._reps import as_rep, check_same_group
+from symm_torch._reps import as_rep_pair
 from symm_torch.nn._base import EquivariantModule
-from symm_torch.nn._hom import expand_hom, register_hom
-from symm_torch.nn._linear import invariant_basis
+from symm_torch.nn._hom import expand_hom, invariant_basis, register_hom
 
 __all__ = ["EMAStats", "eEMAStats"]
 
@@ -204,10 +203,9 @@ class eEMAStats(EMAStats, EquivariantModule):
         eps: float = 1e-6,
         center_with_running_mean: bool = True,
     ) -> None:
-        rx = as_rep(x_rep, "x_rep")
-        ry = None if y_rep is None else as_rep(y_rep, "y_rep")
-        if ry is not None:
-            check_same_group(rx, ry, ("x_rep", "y_rep"))
+        if x_rep is None:
+            raise TypeError("missing the argument x_rep")
+        rx, ry = as_rep_pair(x_rep, y_rep, ("x_rep", "y_rep"))
         self._reps = {"x": rx, "y": ry}
         super().__init__(rx.size, None if ry is None else ry.size, momentum, eps, center_with_running_mean)
         self.x_rep, self.y_rep = rx, ry
