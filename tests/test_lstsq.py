@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _groups import CASE_NAMES, augment, case, oracle_lstsq, reynolds
+from _groups import CASE_NAMES, augment_pairs, case, oracle_lstsq, reynolds
 
 import symm
 from symm import groups
@@ -44,7 +44,7 @@ def test_lstsq_is_least_squares_on_augmented_data(backend, cs, rng):
 def test_lstsq_beats_equivariant_competitors(backend, cs, rng):
     x, y = _problem(rng, cs)
     A = backend.to_numpy(symm.lstsq(backend.asarray(x), backend.asarray(y), cs.rep_x, cs.rep_y))
-    xa, ya = augment(x, cs.rep_x), augment(y, cs.rep_y)
+    xa, ya = augment_pairs(x, y, cs.rep_x, cs.rep_y)
     best = _residual(xa, ya, A)
     slack = 1e-9 if backend.is_float64 else 1e-4
     unconstrained = np.linalg.lstsq(x, y, rcond=None)[0].T
