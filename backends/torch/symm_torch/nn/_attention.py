@@ -105,8 +105,9 @@ def _rotary_pairs(rep: symm.Rep, num_heads: int, mode: str) -> tuple[np.ndarray,
     if not a:
         raise ValueError(
             f"rotary={mode!r} needs two {'trivial copies' if mode == 'invariant' else 'copies of one irrep'} per "
-            f"head to rotate together; {rep.name} with {num_heads} heads has none. Use rotary='copies', fewer "
-            "heads, rel_pos_max_distance or InvariantPositionalEmbedding."
+            f"head to rotate together; {rep.name} with {num_heads} heads has none. Use fewer heads, more copies"
+            f"{', rotary=' + repr('copies') if mode == 'invariant' else ''}, rel_pos_max_distance or "
+            "InvariantPositionalEmbedding."
         )
     return np.array(a), np.array(b), np.array(f) / max(n_freq, 1)
 
