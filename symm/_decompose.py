@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from symm import _tolerances as tolerances
 from symm._canonical import canonical_copies, canonical_irrep_basis
 from symm._canonical import endomorphism_basis as endomorphism_basis
 from symm._rep import all_matrices, as_permutations, element_permutations, iter_images, polish
@@ -40,8 +41,6 @@ logger = logging.getLogger(__name__)
 REGISTRY_FROM_REGULAR_MAX_ORDER = 256  # groups up to this order get all irreps from the regular rep
 _REYNOLDS_FLOP_BUDGET = 2e10
 _ATTEMPTS = 4
-_CLUSTER_TOL = 1e-8
-_VERIFY_TOL = 1e-9
 
 REGISTRY_BY_TENSORS_MAX_ORDER = 5000  # larger groups get all irreps from tensor products of a faithful rep
 _CHARACTER_DECIMALS = 6
@@ -138,7 +137,7 @@ def _register_from_tensors(group: Group) -> bool:
         faithful = Rep(group, permutation_matrices(group._generator_data), name="permutation")
     else:
         gens = group._generator_data
-        if np.abs(gens @ gens.transpose(0, 2, 1) - np.eye(gens.shape[1])).max() > 1e-10:
+        if np.abs(gens @ gens.transpose(0, 2, 1) - np.eye(gens.shape[1])).max() > tolerances.ORTHOGONALITY:
             return False
         faithful = Rep(group, gens, name="defining")
     _decompose_with_retries(faithful)
@@ -257,7 +256,7 @@ def _decompose_once(rep: Rep, rng: np.random.Generator) -> Decomposition:
         for c in comps:
             blocks[c.slice, c.slice] = np.kron(np.eye(c.multiplicity), c.irrep.generator_images[s])
         err = np.abs(q.T @ g @ q - blocks).max()
-        if err > _VERIFY_TOL * max(1.0, np.sqrt(rep.size)):
+        if err > tolerances.DECOMPOSITION_CHECK * max(1.0, np.sqrt(rep.size)):
             raise _Retry(f"verification failed on generator {s} (error {err:.2e})")
     return Decomposition(q, tuple(comps))
 
@@ -306,7 +305,7 @@ def _find_classes(rep: Rep, rng: np.random.Generator, *, respace: bool = False) 
         a, b, _ = _random_commutant_pair(rep, rng, columns=columns + nullity)
         w, v = np.linalg.eigh(a)
     scale = max(1.0, float(np.abs(w).max()))
-    cuts = np.nonzero(np.diff(w) > _CLUSTER_TOL * scale)[0] + 1
+    cuts = np.nonzero(np.diff(w) > tolerances.EIGEN_CLUSTER * scale)[0] + 1
     starts = np.concatenate([[0], cuts])
     sizes = np.diff(np.concatenate([starts, [d_total]]))
     if respace:
@@ -451,13 +450,13 @@ def _intertwiners(images_out: np.ndarray, images_in: np.ndarray) -> np.ndarray:
         eye = np.eye(d_out * d_in)
         system = np.concatenate([np.kron(a, b) - eye for a, b in zip(images_out, images_in, strict=False)])
         _, sv, vt = np.linalg.svd(system, full_matrices=True)
-        rank = int(np.sum(sv > 1e-8 * max(1.0, sv.max(initial=0.0))))
+        rank = int(np.sum(sv > tolerances.RANK * max(1.0, sv.max(initial=0.0))))
         return vt[rank:].reshape(-1, d_out, d_in)
     rng = np.random.default_rng(1234)
     samples = [_walk_commutant(images_out, images_in, rng.standard_normal((d_out, d_in))) for _ in range(5)]
     flat = np.stack([s.ravel() for s in samples])
     _u, sv, vt = np.linalg.svd(flat, full_matrices=False)
-    rank = int(np.sum(sv > 1e-8 * sv.max()))
+    rank = int(np.sum(sv > tolerances.RANK * sv.max()))
     return vt[:rank].reshape(-1, d_out, d_in)
 
 
@@ -467,7 +466,7 @@ def _match_registry(group: Group, cls: _Class) -> tuple[Irrep | None, np.ndarray
         if irrep.dim != cls.dim or irrep.type != cls.type:
             continue
         if cls.dim == 1:
-            if np.allclose(irrep.generator_images, cls.images, atol=1e-8):
+            if np.allclose(irrep.generator_images, cls.images, atol=tolerances.RANK):
                 return irrep, np.eye(1)
             continue
         ts = _intertwiners(irrep.generator_images, cls.images)

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from symm import _tolerances as tolerances
+
 if TYPE_CHECKING:
     from symm._rep import Irrep, Rep
 
@@ -22,7 +24,6 @@ DEFAULT_MAX_ORDER = 10**5
 #: would pass this raises ``ValueError`` instead of allocating more. Raise it to list larger groups.
 CLOSURE_MEMORY_BUDGET = 2 * 2**30
 _MATRIX_KEY_SCALE = 1e6  # matrix entries are compared after rounding to 1e-6
-_ANGLE_TOL = 1e-5  # g^q counts as the identity when q times an eigenvalue angle is within this of 2π·Z
 # Intern table: content key -> group. Weak values, so a group nobody uses is collected; the lock makes
 # lookup + construction atomic, so concurrent first use builds one group.
 _GROUPS: weakref.WeakValueDictionary[Any, Group] = weakref.WeakValueDictionary()
@@ -514,18 +515,18 @@ def _check_element_order(m: np.ndarray, label: str, max_order: int) -> None:
 
     The order of a diagonalisable ``m`` whose eigenvalues are ``exp(2πi p_k/q_k)`` is ``lcm(q_k)``. Each
     ``q_k`` is the smallest continued-fraction denominator ``q`` of the angle with ``q · angle`` within
-    :data:`_ANGLE_TOL` of ``2π·Z``; an angle with none ``<= max_order`` is irrational or too fine. A matrix
+    :data:`tolerances.ANGLE` of ``2π·Z``; an angle with none ``<= max_order`` is irrational or too fine. A matrix
     that is not orthogonal is also checked to satisfy ``m^L = I`` for that lcm ``L`` (a shear has all its
     eigenvalues 1 and infinite order).
     """
     d = m.shape[0]
-    orthogonal = float(np.abs(m.T @ m - np.eye(d)).max()) <= 1e-8
+    orthogonal = float(np.abs(m.T @ m - np.eye(d)).max()) <= tolerances.ORTHOGONAL_FOR_ORDER
     cond = 1.0 if orthogonal else float(np.linalg.cond(m))
     if not np.isfinite(cond):
         raise ValueError(f"{label} is singular, so these matrices do not generate a group")
     # Eigenvalues of a finite-order matrix (diagonalisable) are accurate to about eps · cond(eigenvectors), far
-    # inside _ANGLE_TOL; a looser tolerance could pick a q below the true order and fail the check of m^L below.
-    tol = _ANGLE_TOL
+    # inside tolerances.ANGLE; a looser tolerance could pick a q below the true order and fail the check of m^L below.
+    tol = tolerances.ANGLE
     lam = np.linalg.eigvals(m)
     modulus = np.abs(lam)
     k = int(np.argmax(np.abs(modulus - 1.0)))
@@ -553,7 +554,7 @@ def _check_element_order(m: np.ndarray, label: str, max_order: int) -> None:
             )
     if not orthogonal:  # orthogonal matrices are diagonalisable: the eigenvalues settle the order
         err = float(np.abs(np.linalg.matrix_power(m, order) - np.eye(d)).max())
-        if err > _ANGLE_TOL * cond * max(1.0, float(np.abs(m).max())):
+        if err > tolerances.ANGLE * cond * max(1.0, float(np.abs(m).max())):
             raise ValueError(
                 f"{label} has infinite order: its eigenvalues are {order}-th roots of unity but {label}^{order} "
                 f"differs from the identity by {err:.3g} (a part that is not diagonalisable grows without bound)"

@@ -15,6 +15,7 @@ import importlib
 import importlib.metadata as _md
 import importlib.util
 import logging
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,15 +76,13 @@ class PluginInfo:
 
     @property
     def loaded(self) -> Any:
+        """Deprecated: call :meth:`load`."""
+        warnings.warn("PluginInfo.loaded is deprecated; call PluginInfo.load()", DeprecationWarning, stacklevel=2)
         return self.load()
 
 
 def _entry_points() -> list[Any]:
-    try:
-        eps = _md.entry_points(group=ENTRY_POINT_GROUP)
-    except TypeError:  # pragma: no cover - Python < 3.10 style API
-        eps = _md.entry_points().get(ENTRY_POINT_GROUP, [])
-    return list(eps)
+    return list(_md.entry_points(group=ENTRY_POINT_GROUP))
 
 
 def plugins() -> dict[str, PluginInfo]:

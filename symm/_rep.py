@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import itertools
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from symm import _tolerances as tolerances
 from symm._group import Group, as_matrix_stack
 
 __all__ = ["Irrep", "IsotypicComponent", "Rep", "direct_sum", "permutation_matrices"]
 
-# How far generator images may be from an exact orthogonal representation (max entry of |MᵀM - I|, and of the
-# homomorphism defect relative to the probe norm). Rounding leaves ~1e-14; the decomposition locates subspaces
-# to ~1e-9 of a defect, so anything farther is refused at construction, never accepted and failed at use.
-ORTHOGONALITY_TOL = 1e-10
+ORTHOGONALITY_TOL = tolerances.ORTHOGONALITY  # the name tests and users know; see symm._tolerances
 _MATRICES_CACHE_BYTES = 2**27  # matrices() of larger reps are recomputed rather than kept
 
 
@@ -152,12 +151,14 @@ class Rep:
 
     @classmethod
     def regular(cls, group: Group) -> Rep:
-        """The regular representation of ``group``."""
+        """Deprecated: use ``group.regular_rep()``."""
+        warnings.warn("Rep.regular(G) is deprecated; use G.regular_rep()", DeprecationWarning, stacklevel=2)
         return group.regular_rep()
 
     @classmethod
     def trivial(cls, group: Group, size: int = 1) -> Rep:
-        """``size`` copies of the trivial representation of ``group``."""
+        """Deprecated: use ``group.trivial_rep(size)``."""
+        warnings.warn("Rep.trivial(G, n) is deprecated; use G.trivial_rep(n)", DeprecationWarning, stacklevel=2)
         return group.trivial_rep(size)
 
     # ------------------------------------------------------------------ basics

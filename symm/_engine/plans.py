@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from symm import _tolerances as tolerances
 from symm._rep import Rep, shared_components
 
 __all__ = ["PairPlan", "RepPlan", "pair_plan", "projection_gather", "rep_plan"]
@@ -147,7 +148,7 @@ def projection_gather(rep_x: Rep, rep_y: Rep) -> tuple[np.ndarray, np.ndarray]:
         d = irrep.dim
         E = irrep.endomorphism_basis
         kern = (np.einsum("bij,bkl->ijkl", E, E) / d).reshape(d * d, d * d)  # rows (α, β), columns (γ, δ)
-        kern[np.abs(kern) < 1e-12] = 0.0
+        kern[np.abs(kern) < tolerances.EXACT_ZERO] = 0.0
         t_k = max(int((kern != 0).sum(axis=1).max()), 1)
         order = np.argsort(kern == 0, axis=1, kind="stable")[:, :t_k]  # nonzero columns first
         wk = np.take_along_axis(kern, order, axis=1)
@@ -191,15 +192,14 @@ def pair_plan(rep_x: Rep, rep_y: Rep) -> PairPlan:
     return plan
 
 
-_MONOMIAL_TOL = 1e-12
-
-
 def _is_monomial(rep: Rep) -> bool:
     """Whether every generator image is a signed permutation matrix (entries within 1e-12 of 0 or ±1)."""
     g = rep.generator_images
     nz = np.abs(g) > 0.5
     return bool(
-        np.all(nz.sum(axis=1) == 1) and np.all(nz.sum(axis=2) == 1) and np.all(np.abs(np.abs(g) - nz) <= _MONOMIAL_TOL)
+        np.all(nz.sum(axis=1) == 1)
+        and np.all(nz.sum(axis=2) == 1)
+        and np.all(np.abs(np.abs(g) - nz) <= tolerances.EXACT_ZERO)
     )
 
 

@@ -262,11 +262,7 @@ def make_problem(
 
 def symmetric_estimates(x: Any, rep: Rep) -> tuple[Any, Any]:
     """``(symm.mean(x, rep), symm.cov(x, None, rep, rep))`` in the namespace of ``x``."""
-    mean = getattr(symm, "mean", None)
-    cov = getattr(symm, "cov", None)
-    if mean is None or cov is None:
-        raise CLIError("this build of symm has no statistics functions (symm.mean, symm.cov) yet")
-    return mean(x, rep), cov(x, None, rep, rep)
+    return symm.mean(x, rep), symm.cov(x, None, rep, rep)
 
 
 def empirical_estimates(x: Any) -> tuple[Any, Any]:
