@@ -1,4 +1,8 @@
-"""Shared helpers of the symm_torch tests (imported by module name; not a conftest)."""
+"""Shared helpers of the symm_torch tests (imported by module name; not a conftest).
+
+Equivariance itself is checked with ``symm.testing.assert_equivariant`` (``axis=1`` for ``(B, C, T)``);
+these are the torch-specific helpers: random parameters, gradients, round trips.
+"""
 
 from __future__ import annotations
 
@@ -23,24 +27,6 @@ def mixed_rep(G: symm.Group) -> symm.Rep:
     rep = symm.direct_sum(*irreps, *irreps[1:3], G.regular_rep())
     P = np.linalg.qr(np.random.default_rng(1).normal(size=(rep.size, rep.size)))[0]
     return rep.change_basis(P)
-
-
-def check_equivariant(f, rep_in: symm.Rep, rep_out: symm.Rep, x: torch.Tensor, axis: int = -1) -> float:
-    """Max relative error of ``f(ρ_in(g) x) = ρ_out(g) f(x)`` over every element (features on ``axis``)."""
-    tol = 1e-10 if x.dtype == torch.float64 else 1e-5
-    with torch.no_grad():
-        y = f(x)
-        scale = max(float(y.abs().max()), 1.0)
-        worst = 0.0
-        for g in range(rep_in.group.order):
-            r_in = torch.as_tensor(rep_in(g), dtype=x.dtype, device=x.device)
-            r_out = torch.as_tensor(rep_out(g), dtype=y.dtype, device=y.device)
-            gx = torch.movedim(torch.movedim(x, axis, -1) @ r_in.T, -1, axis)
-            gy = torch.movedim(torch.movedim(y, axis, -1) @ r_out.T, -1, axis)
-            err = float((f(gx) - gy).abs().max()) / scale
-            worst = max(worst, err)
-            assert err <= tol, f"not equivariant at element {g} of {rep_in.group.name}: {err:.2e} > {tol:.0e}"
-    return worst
 
 
 def randomise(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import io
 import pickle
+import warnings
 
 import pytest
 import symm
@@ -34,10 +35,12 @@ D = REP.size
 CASES = {
     "eLinear": (lambda: eLinear(REP, G.regular_rep() * 2), (5, D), {}),
     "eConv1D": (lambda: eConv1D(REP, G.regular_rep(), 3, stride=2, padding=1, padding_mode="circular"), (2, D, 9), {}),
-    "Change2DisentangledBasis": (lambda: Change2DisentangledBasis(REP), (5, D), {"ndim": 2}),
-    "Change2DisentangledBasis-3d": (lambda: Change2DisentangledBasis(REP), (2, D, 4), {"ndim": 3}),
-    "IrrepSubspaceNormPooling": (lambda: IrrepSubspaceNormPooling(REP), (5, D), {"ndim": 2}),
-    "IrrepSubspaceNormPooling-3d": (lambda: IrrepSubspaceNormPooling(REP), (2, D, 6), {"ndim": 3}),
+    "Change2DisentangledBasis": (lambda: Change2DisentangledBasis(REP), (5, D), {}),
+    "Change2DisentangledBasis-3d": (lambda: Change2DisentangledBasis(REP), (2, 4, D), {}),
+    "Change2DisentangledBasis-axis1": (lambda: Change2DisentangledBasis(REP, axis=1), (2, D, 4), {}),
+    "IrrepSubspaceNormPooling": (lambda: IrrepSubspaceNormPooling(REP), (5, D), {}),
+    "IrrepSubspaceNormPooling-3d": (lambda: IrrepSubspaceNormPooling(REP), (2, 6, D), {}),
+    "IrrepSubspaceNormPooling-axis1": (lambda: IrrepSubspaceNormPooling(REP, axis=1), (2, D, 6), {}),
     "EquivMultivariateNormal": (
         lambda: EquivMultivariateNormal(REP, diagonal=False),
         (5, D + symm.invariant_sym_dim(REP)),
@@ -51,8 +54,7 @@ CASES = {
     "eRMSNorm": (lambda: eRMSNorm(REP), (5, D), {}),
     "eBatchNorm1d": (lambda: eBatchNorm1d(REP), (5, D), {}),
 }
-FEATURES_LAST = {"eLinear", "EMLP", "IMLP", "EquivMultivariateNormal", "InvariantBias", "eAffine", "eLayerNorm"}
-FEATURES_LAST |= {"eRMSNorm", "eBatchNorm1d"}
+FEATURE_AXIS = {"eConv1D": -2, "Change2DisentangledBasis-axis1": 1, "IrrepSubspaceNormPooling-axis1": 1}  # else -1
 
 
 @pytest.fixture(params=list(CASES), ids=list(CASES))
@@ -85,6 +87,45 @@ def test_export_plain_torch_and_script(case):
     loaded = torch.jit.load(buf)
     for u, v in zip(ref, _outputs(loaded, x), strict=True):
         torch.testing.assert_close(v, u, rtol=1e-6, atol=1e-6)
+
+
+def _ranked(name: str, x: torch.Tensor, ndim: int) -> torch.Tensor:
+    """An input like ``x`` with ``ndim`` axes: leading axes added or dropped, the feature axis kept."""
+    axis = FEATURE_AXIS.get(name, -1) % x.ndim
+    feat = x.shape[axis]
+    if name == "eConv1D":  # (C, T) or (B, C, T)
+        return x[0] if ndim == 2 else x
+    if axis == x.ndim - 1:  # (..., D)
+        return torch.randn(*[3, 2, 4][: ndim - 1], feat, generator=torch.Generator().manual_seed(2))
+    return torch.randn(2, feat, *[3, 4][: ndim - 2], generator=torch.Generator().manual_seed(2))  # (B, D, ...)
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_export_takes_every_rank_the_module_takes(case, ndim):
+    """export() infers nothing from a rank argument: the exported module takes 2-D and 3-D inputs alike."""
+    name, _, module, x, _ = case
+    module = module.double().eval()
+    xr = _ranked(name, x, ndim).double()
+    assert xr.ndim == ndim
+    exported = module.export()
+    for u, v in zip(_outputs(module, xr), _outputs(exported, xr), strict=True):
+        torch.testing.assert_close(v, u, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("cls", [Change2DisentangledBasis, IrrepSubspaceNormPooling])
+def test_export_ndim_is_kept_and_ndim_3_is_deprecated(cls):
+    x2 = torch.randn(5, D, dtype=torch.float64)
+    x3 = torch.randn(2, D, 4, dtype=torch.float64)
+    module = cls(REP).double()
+    torch.testing.assert_close(module.export(ndim=2)(x2), module(x2), rtol=1e-10, atol=1e-10)
+    with pytest.warns(FutureWarning, match="axis=1"):
+        old = module.export(ndim=3)
+    torch.testing.assert_close(old(x3), cls(REP, axis=1).double()(x3), rtol=1e-10, atol=1e-10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # consistent with the module's axis: no warning
+        cls(REP, axis=1).export(ndim=3)
+    with pytest.raises(ValueError, match="ndim"):
+        module.export(ndim=4)
 
 
 def test_export_torch_export():
@@ -151,9 +192,7 @@ def test_gradients_reach_every_parameter(case):
 
 def test_wrong_width_and_type_errors(case):
     name, _, module, x, _ = case
-    axis = -1 if name in FEATURES_LAST else 1
-    if name == "eConv1D":
-        axis = -2
+    axis = FEATURE_AXIS.get(name, -1)
     bad = torch.randn(*[s + 1 if i == (axis % x.ndim) else s for i, s in enumerate(x.shape)])
     with pytest.raises(ValueError, match=str(x.shape[axis])):
         module(bad)
@@ -183,3 +222,65 @@ def test_torch_compile_same_outputs():
     x = torch.randn(4, D)
     compiled = torch.compile(model)
     torch.testing.assert_close(compiled(x), model(x), rtol=1e-5, atol=1e-6)
+
+
+def test_rep_arguments_in_rep_out_rep_with_silent_aliases():
+    """Every module takes in_rep/out_rep; in_type/out_type (and y_type) keep working without a warning."""
+    from symm_torch.nn import eConvTranspose1d
+
+    two = (REP, G.regular_rep())
+    builders = {
+        eLinear: {},
+        eConv1D: {"kernel_size": 3},
+        eConvTranspose1d: {},
+        EMLP: {"hidden_units": [8]},
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for cls, kw in builders.items():
+            for m in (
+                cls(*two, **kw),
+                cls(in_rep=two[0], out_rep=two[1], **kw),
+                cls(in_type=two[0], out_type=two[1], **kw),
+            ):
+                assert (m.in_rep, m.out_rep, m.in_type, m.out_type) == (*two, *two), cls.__name__
+            with pytest.raises(TypeError, match="not both"):
+                cls(*two, in_type=two[0], **kw)
+            with pytest.raises(TypeError, match="missing the argument in_rep"):
+                cls(out_rep=two[1], **kw)
+        for cls in (Change2DisentangledBasis, IrrepSubspaceNormPooling, InvariantBias, eAffine, eLayerNorm):
+            for m in (cls(REP), cls(in_rep=REP), cls(in_type=REP)):
+                assert m.in_rep is REP and m.in_type is REP, cls.__name__
+        assert IMLP(in_type=REP, out_dim=2, hidden_units=[8]).in_rep is REP
+        heads = [EquivMultivariateNormal(REP)] + [EquivMultivariateNormal(**{k: REP}) for k in ("out_rep", "y_type")]
+        heads.append(EquivMultivariateNormal(out_type=REP))
+        for h in heads:
+            assert h.out_rep is h.y_rep is REP and h.y_type is REP and h.in_rep.size == D + h.n_cov_params
+    with pytest.raises(TypeError, match="not both"):
+        EquivMultivariateNormal(REP, y_type=REP)
+
+
+def test_equivariant_module_without_reps_in_the_constructor():
+    """Subclasses may call super().__init__() and set their reps afterwards (the sequence modules do)."""
+    from symm_torch.nn import EquivariantModule
+
+    class Twice(EquivariantModule):
+        _features_last = True
+
+        def __init__(self, rep):
+            super().__init__()
+            self.in_rep = self.out_rep = self.in_type = self.out_type = rep
+
+        def _forward(self, x):
+            return 2 * x
+
+    m = Twice(REP)
+    x = torch.randn(3, D, dtype=torch.float64)
+    torch.testing.assert_close(m(x), 2 * x)
+    assert "size 16" in repr(m)
+    only_in = EquivariantModule(REP)
+    assert only_in.in_rep is REP and not hasattr(only_in, "out_rep")
+    C3 = symm.groups.cyclic(3)
+    with pytest.raises(ValueError, match="same group"):
+        EquivariantModule(REP, C3.regular_rep())
+    assert EquivariantModule(REP, 2).out_rep.size == 2  # an int: trivial copies of in_rep's group

@@ -8,7 +8,8 @@ import copy
 import pytest
 import symm
 import torch
-from _torch_helpers import check_equivariant, check_gradients_and_step, mixed_rep, outputs, randomise
+from _torch_helpers import check_gradients_and_step, mixed_rep, outputs, randomise
+from symm.testing import assert_equivariant
 
 from symm_torch.models import EMLP, IMLP
 from symm_torch.nn import (
@@ -66,7 +67,7 @@ def test_module_on_cuda_matches_cpu_is_equivariant_trains_and_exports(name):
         torch.testing.assert_close(got.cpu(), want, rtol=1e-10, atol=1e-10)
     if out_rep is not None:
         axis = 1 if x.ndim == 3 else -1
-        check_equivariant(gpu, REP, out_rep, xg, axis=axis)
+        assert_equivariant(gpu, REP, out_rep, xg, axis=axis)
     gpu.eval()
     exported = gpu.export()
     for got, want in zip(outputs(exported, xg), outputs(gpu, xg), strict=True):
@@ -76,7 +77,7 @@ def test_module_on_cuda_matches_cpu_is_equivariant_trains_and_exports(name):
         check_gradients_and_step(gpu, xg)
         assert all(p.device.type == "cuda" for p in gpu.parameters())
         if out_rep is not None:
-            check_equivariant(gpu, REP, out_rep, xg, axis=1 if x.ndim == 3 else -1)
+            assert_equivariant(gpu, REP, out_rep, xg, axis=1 if x.ndim == 3 else -1)
 
 
 def test_float32_on_cuda_close_to_float64():

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import symm
 import torch
-from _torch_helpers import check_equivariant, mixed_rep
+from _torch_helpers import mixed_rep
+from symm.testing import assert_equivariant
 
 from symm_torch.models import EMLP, IMLP, eMLP, iMLP
 from symm_torch.nn import eConv1D, eConv1d, eLinear
@@ -63,7 +64,7 @@ def test_emlp_output_layer_gain_and_schemes():
         if scheme != "identity":
             assert layers[-1].init_gain == 1.0
             assert layers[0].init_gain == (2**-0.5 if scheme.startswith("xavier") else None)
-        check_equivariant(model.double(), G.regular_rep(), G.regular_rep(), torch.randn(4, 6, dtype=torch.float64))
+        assert_equivariant(model.double(), G.regular_rep(), G.regular_rep(), torch.randn(4, 6, dtype=torch.float64))
 
 
 # ---------------------------------------------------------------------------------------------- eval cache
@@ -162,13 +163,13 @@ def test_0_8_1_aliases_and_keywords():
         init_scheme="xavier_normal",
     )
     assert isinstance(m, EMLP) and sum(isinstance(x, torch.nn.Dropout) for x in m.net) == 2
-    check_equivariant(m.double().eval(), rin, rout, torch.randn(4, rin.size, dtype=torch.float64))
+    assert_equivariant(m.double().eval(), rin, rout, torch.randn(4, rin.size, dtype=torch.float64))
     exported = m.export()
     x = torch.randn(4, rin.size, dtype=torch.float64)
     torch.testing.assert_close(exported.eval()(x), m(x))
     i = iMLP(in_rep=rin, out_dim=2, hidden_units=[16], activation=torch.nn.ReLU(), dropout=0.2)
     assert isinstance(i, IMLP)
-    check_equivariant(i.double().eval(), rin, G.trivial_rep(2), x)
+    assert_equivariant(i.double().eval(), rin, G.trivial_rep(2), x)
     # EMLP itself takes the 0.8.1 keywords too
     e = EMLP(in_rep=rin, out_rep=rout, hidden_units=[16], dropout=0.5)
     assert e.in_rep is rin

@@ -8,7 +8,6 @@ import pytest
 import symm
 import torch
 from _torch_helpers import (
-    check_equivariant,
     check_gradients_and_step,
     check_round_trips,
     groups,
@@ -16,6 +15,7 @@ from _torch_helpers import (
     outputs,
     randomise,
 )
+from symm.testing import assert_equivariant
 
 from symm_torch.nn import InvariantBias, eAffine, eBatchNorm1d, eLayerNorm, eRMSNorm
 
@@ -52,9 +52,9 @@ def test_equivariant_gradients_step_round_trips_export(gname, kind):
         module.train()(_x(rep, 32, seed=5) * 2)
         module.train(training)
     x = _x(rep)
-    check_equivariant(module, rep, rep, x)
+    assert_equivariant(module, rep, rep, x)
     check_gradients_and_step(module, x)
-    check_equivariant(module, rep, rep, x)  # still equivariant after an optimizer step
+    assert_equivariant(module, rep, rep, x)  # still equivariant after an optimizer step
     check_round_trips(module, lambda: FACTORIES[kind](rep).double(), x)
     module.eval()
     exported = module.export()
@@ -74,7 +74,7 @@ def test_film_affine(gname):
     x = _x(rep)
     scale, bias = torch.randn(6, n, dtype=torch.float64), torch.randn(6, m, dtype=torch.float64)
     f = lambda t: film(t, scale, bias)  # noqa: E731 — invariant conditioning
-    check_equivariant(f, rep, rep, x)
+    assert_equivariant(f, rep, rep, x)
     learn = randomise(eAffine(rep).double())
     torch.testing.assert_close(
         film(x, learn.scale_params.expand(6, n), learn.bias_params.expand(6, m)), learn(x), rtol=1e-12, atol=1e-12
@@ -164,9 +164,9 @@ def test_conv_transpose_equivariant_and_contract(gname):
     x = torch.randn(2, rin.size, 5, dtype=torch.float64)
     y = conv(x)
     assert y.shape == (2, rout.size, (5 - 1) * 2 - 2 + 2 + 1 + 1)
-    check_equivariant(conv, rin, rout, x, axis=1)
+    assert_equivariant(conv, rin, rout, x, axis=1)
     check_gradients_and_step(conv, x)
-    check_equivariant(conv, rin, rout, x, axis=1)
+    assert_equivariant(conv, rin, rout, x, axis=1)
     check_round_trips(conv, factory, x)
     conv.eval()
     torch.testing.assert_close(conv.export()(x), conv(x), rtol=1e-12, atol=1e-12)
@@ -191,7 +191,7 @@ def test_conv_transpose_zero_hom_and_adjointness():
     tconv = eConvTranspose1d(G.regular_rep() * 2, G.regular_rep(), 3, bias=False).double()
     x, y = torch.randn(1, 6, 7, dtype=torch.float64), torch.randn(1, 12, 5, dtype=torch.float64)
     z = torch.nn.functional.conv_transpose1d(y, conv.weight)
-    check_equivariant(
+    assert_equivariant(
         lambda t: torch.nn.functional.conv_transpose1d(t, conv.weight),
         *[G.regular_rep() * 2, G.regular_rep()],
         y,
@@ -215,11 +215,11 @@ def test_impose_linear_equivariance(gname):
     assert isinstance(lin.parametrizations.weight[0], CommutingConstraint)
     assert isinstance(lin.parametrizations.bias[0], InvariantConstraint)
     x = _x(rin)
-    check_equivariant(lin, rin, rout, x)
+    assert_equivariant(lin, rin, rout, x)
     W = lin.weight.detach().numpy()
     assert abs(symm.project_equivariant(W, rin, rout) - W).max() < 1e-12
     check_gradients_and_step(lin, x)  # stays trainable
-    check_equivariant(lin, rin, rout, x)
+    assert_equivariant(lin, rin, rout, x)
     import copy
 
     for clone in (copy.deepcopy(lin),):
