@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from symm._rep import iter_images
+from symm._walk import iter_images
 
 if TYPE_CHECKING:
     from symm._group import Group

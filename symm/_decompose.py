@@ -30,7 +30,7 @@ import numpy as np
 from symm import _tolerances as tolerances
 from symm._canonical import canonical_copies, canonical_irrep_basis
 from symm._canonical import endomorphism_basis as endomorphism_basis
-from symm._rep import all_matrices, as_permutations, element_permutations, iter_images, polish
+from symm._walk import all_matrices, as_permutations, element_permutations, iter_images, permutation_matrices, polish
 
 if TYPE_CHECKING:
     from symm._group import Group
@@ -131,7 +131,7 @@ def _register_from_regular(group: Group) -> None:
 
 def _register_from_tensors(group: Group) -> bool:
     """Register every irrep from tensor products of a faithful rep; False if the group has no orthogonal one."""
-    from symm._rep import Rep, permutation_matrices
+    from symm._rep import Rep
 
     if group._kind == "perm":
         faithful = Rep(group, permutation_matrices(group._generator_data), name="permutation")

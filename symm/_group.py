@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from symm import _tolerances as tolerances
+from symm._walk import permutation_matrices
 
 if TYPE_CHECKING:
     from symm._rep import Irrep, Rep
@@ -197,7 +198,7 @@ class Group:
         self._left_table = np.asarray(table, dtype=np.int64).reshape(len(gens), self.order)
         self.generators = tuple(int(self._index[self._key(g)]) for g in gens)
 
-    def _levels(self) -> list[np.ndarray]:
+    def levels(self) -> list[np.ndarray]:
         """Element indices by distance from the identity in the Cayley graph (breadth-first levels)."""
         if self._level_cache is None:
             depth = np.zeros(self.order, dtype=np.int64)
@@ -292,7 +293,7 @@ class Group:
     def regular_rep(self) -> Rep:
         """The left regular representation, of size ``order``: ``ρ(g) e_h = e_{gh}``."""
         if "regular" not in self._rep_cache:
-            from symm._rep import Rep, permutation_matrices
+            from symm._rep import Rep
 
             self._rep_cache["regular"] = Rep(self, permutation_matrices(self._left_table), name="regular")
         return self._rep_cache["regular"]
@@ -317,8 +318,6 @@ class Group:
         if self._kind != "perm":
             raise ValueError(f"group {self.name} is a matrix group; it has no defining permutation rep")
         if "permutation" not in self._natural:
-            from symm._rep import permutation_matrices
-
             self._natural["permutation"] = permutation_matrices(self._generator_data)
         return self.natural_rep("permutation")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import threading
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +12,9 @@ import numpy as np
 
 from symm import _tolerances as tolerances
 from symm._group import Group, as_matrix_stack
+from symm._walk import all_matrices, as_permutations, element_permutations, iter_images, polish
 
-__all__ = ["Irrep", "IsotypicComponent", "Rep", "direct_sum", "permutation_matrices"]
+__all__ = ["Irrep", "IsotypicComponent", "Rep", "common_group", "direct_sum", "shared_components"]
 
 ORTHOGONALITY_TOL = tolerances.ORTHOGONALITY  # the name tests and users know; see symm._tolerances
 _MATRICES_CACHE_BYTES = 2**27  # matrices() of larger reps are recomputed rather than kept
@@ -488,16 +488,6 @@ def direct_sum(*reps: Rep, name: str | None = None) -> Rep:
     return out
 
 
-def permutation_matrices(perms: np.ndarray) -> np.ndarray:
-    """Permutation matrices ``P`` with ``P e_i = e_{p[i]}``, shape (n_perms, n, n)."""
-    perms = np.asarray(perms)
-    n = perms.shape[-1]
-    out = np.zeros((perms.shape[0], n, n))
-    for k, p in enumerate(perms):
-        out[k, p, np.arange(n)] = 1.0
-    return out
-
-
 def _check_orthogonal(mats: np.ndarray, name: str) -> None:
     eye = np.eye(mats.shape[1])
     for s, m in enumerate(mats):
@@ -572,70 +562,3 @@ def shared_components(rep_x: Rep, rep_y: Rep) -> list[tuple[Irrep, IsotypicCompo
     rep_x, rep_y = common_group(rep_x, rep_y, ("rep_x", "rep_y"))
     by_irrep = {id(c.irrep): c for c in rep_y.isotypic_components}
     return [(c.irrep, c, by_irrep[id(c.irrep)]) for c in rep_x.isotypic_components if id(c.irrep) in by_irrep]
-
-
-def iter_images(group: Group, gens: np.ndarray, start: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """``(elements, ρ(g) @ start for those g)`` level by level of the breadth-first tree.
-
-    ``ρ(g_s h) = ρ(g_s) ρ(h)`` with the parent ``h`` one level up, so only two levels are held at a time.
-    """
-    parent, pgen = group._parent, group._parent_gen
-    where = np.empty(group.order, dtype=np.int64)
-    prev_idx, prev = np.zeros(1, dtype=np.int64), start[None]
-    yield prev_idx, prev
-    for idx in group._levels()[1:]:
-        where[prev_idx] = np.arange(len(prev_idx))
-        cur = np.empty((len(idx), *start.shape))
-        for s in range(gens.shape[0]):
-            sel = pgen[idx] == s
-            if sel.any():
-                cur[sel] = np.matmul(gens[s], prev[where[parent[idx[sel]]]])
-        yield idx, cur
-        prev_idx, prev = idx, cur
-
-
-def all_matrices(group: Group, gens: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
-    """``ρ(g) @ start`` (default ``ρ(g)``) for all elements, shape (order, *start.shape)."""
-    start = np.eye(gens.shape[1]) if start is None else start
-    out = np.empty((group.order, *start.shape))
-    for idx, images in iter_images(group, gens, start):
-        out[idx] = images
-    return out
-
-
-def as_permutations(gens: np.ndarray) -> np.ndarray | None:
-    """Generator images as permutation arrays ``p`` (``P e_i = e_{p[i]}``), or ``None`` if they are not."""
-    if not np.all((gens == 0.0) | (gens == 1.0)):
-        return None
-    if not np.all(gens.sum(axis=1) == 1.0) or not np.all(gens.sum(axis=2) == 1.0):
-        return None
-    return np.argmax(gens, axis=1)
-
-
-def element_permutations(group: Group, perms: np.ndarray) -> np.ndarray:
-    """Every element's permutation of the rep's points, shape (order, D), from the generators' ``perms``."""
-    out = np.empty((group.order, perms.shape[1]), dtype=np.int64)
-    out[0] = np.arange(perms.shape[1])
-    parent, pgen = group._parent, group._parent_gen
-    for i in range(1, group.order):
-        out[i] = perms[pgen[i]][out[parent[i]]]
-    return out
-
-
-def polish(q: np.ndarray) -> np.ndarray:
-    """The nearest orthogonal matrix (polar factor).
-
-    Near-orthogonal input (the usual case) takes Newton–Schulz steps ``q ← q (3I − qᵀq)/2``, which converge
-    quadratically to the same polar factor at two matrix products a step; other input takes the SVD.
-    """
-    eye = np.eye(q.shape[1])
-    gram = q.T @ q
-    if q.shape[0] == q.shape[1] and np.abs(gram - eye).max() < 1e-3:
-        floor = 64 * np.finfo(np.float64).eps * np.sqrt(q.shape[1])
-        for _ in range(6):
-            q = q @ (1.5 * eye - 0.5 * gram)
-            gram = q.T @ q
-            if np.abs(gram - eye).max() < floor:
-                return q
-    u, _, vt = np.linalg.svd(q)
-    return u @ vt

@@ -21,7 +21,7 @@ import numpy as np
 
 from symm import _group
 from symm._group import DEFAULT_MAX_ORDER, Group
-from symm._rep import permutation_matrices
+from symm._walk import permutation_matrices
 
 __all__ = ["alternating", "cyclic", "dicyclic", "dihedral", "direct_product", "quaternion", "symmetric"]
 

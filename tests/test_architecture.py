@@ -129,7 +129,7 @@ KNOWN_CYCLES = [
     # The group / rep / decomposition / escnn data model still refers both ways through deferred imports
     # (Group.irreps() and regular_rep() build Reps; Rep.isotypic_components runs the decomposition, which
     # fills the group's registry). Splitting it is the next step of the layout (issue 10, with compact groups).
-    ["symm._canonical", "symm._decompose", "symm._escnn", "symm._group", "symm._rep"],
+    ["symm._decompose", "symm._escnn", "symm._group", "symm._rep"],
 ]
 
 
