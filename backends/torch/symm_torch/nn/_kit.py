@@ -110,6 +110,12 @@ class Kit:
         aff = eAffine(rep, bias=bias and has_triv, learnable=False)
         return aff, aff.n_copies, aff.n_bias
 
+    def positional(self, rep: symm.Rep, max_len: int):
+        """A learned absolute positional embedding: invariant subspace only (equivariant) or free (plain)."""
+        from symm_torch.nn._attention import InvariantPositionalEmbedding, PlainPositionalEmbedding
+
+        return PlainPositionalEmbedding(rep, max_len) if self.plain else InvariantPositionalEmbedding(rep, max_len)
+
     def mlp(self, in_rep: symm.Rep, out_rep: symm.Rep, hidden_units: Sequence[int], act: Any = "ReLU"):
         """EMLP, or IMLP when ``out_rep`` is trivial (``(B, D_in) → (B, D_out)``); plain: an MLP of those widths."""
         from symm_torch.models._mlp import EMLP, IMLP  # here: symm_torch.models imports the sequence models
@@ -133,18 +139,13 @@ class Kit:
 
 
 def exported(module: torch.nn.Module) -> torch.nn.Module:
-    """``module.export()`` for an equivariant module, containers rebuilt child by child, a copy otherwise."""
+    """``module.export()`` for an equivariant module; any other module copied with its children exported."""
     if isinstance(module, EquivariantModule):
         return module.export()
-    if isinstance(module, torch.nn.ModuleList):
-        return torch.nn.ModuleList([exported(m) for m in module])
-    if isinstance(module, torch.nn.Sequential):
-        return torch.nn.Sequential(*[exported(m) for m in module])
-    if type(module).__module__.startswith("symm_torch") and any(
-        isinstance(m, EquivariantModule) for m in module.modules()
-    ):
-        raise TypeError(f"cannot export {type(module).__name__}")
-    return copy.deepcopy(module)
+    clone = copy.deepcopy(module)
+    for name, child in module.named_children():
+        setattr(clone, name, exported(child))
+    return clone
 
 
 def export_children(module: torch.nn.Module, twin: torch.nn.Module) -> torch.nn.Module:

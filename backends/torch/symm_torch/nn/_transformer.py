@@ -412,7 +412,7 @@ class eTransformerEncoder(_EncoderStackCore, EquivariantModule):
         """A :class:`PlainTransformerEncoder` of the exported layers (and exported final norm)."""
         twin = PlainTransformerEncoder.__new__(PlainTransformerEncoder)
         torch.nn.Module.__init__(twin)
-        twin.num_layers = self.num_layers
+        twin.num_layers, twin.norm = self.num_layers, None
         return export_children(self, twin)
 
 
@@ -442,7 +442,7 @@ class eTransformerDecoder(_DecoderStackCore, EquivariantModule):
         """A :class:`PlainTransformerDecoder` of the exported layers (and exported final norm)."""
         twin = PlainTransformerDecoder.__new__(PlainTransformerDecoder)
         torch.nn.Module.__init__(twin)
-        twin.num_layers = self.num_layers
+        twin.num_layers, twin.norm = self.num_layers, None
         return export_children(self, twin)
 
 
