@@ -2,7 +2,8 @@
 
 Every numerical test takes the ``backend`` fixture (see ``conftest.py``) and runs once per backend below.
 A backend knows how to move a NumPy float64 array onto itself (:meth:`Backend.asarray`) and back
-(:meth:`Backend.to_numpy`), with tolerances suited to its dtype.
+(:meth:`Backend.to_numpy`), with tolerances suited to its dtype. The libraries themselves are set up by
+:func:`symm.app.backends.setup`, as the demo sets them up.
 
 Backends are selected with the environment variable ``SYMM_BACKENDS`` (comma list of backend names such as
 ``torch-float32`` or family prefixes such as ``torch``; unset, empty or ``all`` selects every backend).
@@ -20,6 +21,8 @@ from functools import cache
 from typing import Any
 
 import numpy as np
+
+from symm.app.backends import ArrayBackend, BackendUnavailable, setup, to_numpy
 
 #: every backend parameter, in the order the fixture runs them
 BACKEND_NAMES: tuple[str, ...] = (
@@ -45,10 +48,6 @@ TOLERANCES = {
     "float64": (1e-10, 1e-10),
     "float32": (1e-4, 1e-4),
 }
-
-
-class BackendUnavailable(Exception):
-    """The backend's library or hardware is missing; the message is the skip reason."""
 
 
 @dataclass(frozen=True)
@@ -137,155 +136,50 @@ class Backend:
         return self.name
 
 
-def _tol(dtype_name: str) -> tuple[float, float]:
-    return TOLERANCES[dtype_name]
-
-
-def _require(module: str, dist: str | None = None) -> Any:
-    if importlib.util.find_spec(module) is None:
-        raise BackendUnavailable(f"{dist or module} not installed")
-    try:
-        return importlib.import_module(module)
-    except Exception as exc:  # broken install: still a skip, with the reason
-        raise BackendUnavailable(f"{dist or module} failed to import: {type(exc).__name__}: {exc}") from exc
-
-
-def _make(name, family, sample, asarray, to_numpy, dtype_name, device=None) -> Backend:
+def _make(name: str, family: str, array: ArrayBackend) -> Backend:
     import array_api_compat
 
+    sample = array.from_host(np.zeros(1))
     xp = array_api_compat.array_namespace(sample)
-    rtol, atol = _tol(dtype_name)
+    rtol, atol = TOLERANCES[array.dtype]
     return Backend(
         name=name,
         family=family,
         xp=xp,
-        device=array_api_compat.device(sample) if device is None else device,
-        dtype=getattr(xp, dtype_name),
+        device=array_api_compat.device(sample),
+        dtype=getattr(xp, array.dtype),
         rtol=rtol,
         atol=atol,
-        _asarray=asarray,
+        _asarray=array.from_host,
         _to_numpy=to_numpy,
     )
 
 
-# --------------------------------------------------------------------------------------------- factories
-
-
-def _numpy(dtype_name: str, name: str) -> Backend:
-    dt = np.dtype(dtype_name)
-
-    def asarray(a):
-        return np.asarray(a, dtype=dt)
-
-    return _make(name, "numpy", asarray(np.zeros(1)), asarray, np.asarray, dtype_name)
-
-
-def _array_api_strict(device_name: str | None, name: str) -> Backend:
-    xp = _require("array_api_strict", "array-api-strict")
-    info = xp.__array_namespace_info__()
-    default = info.default_device()
-    device = default if device_name is None else xp.Device(device_name)
-
-    def asarray(a):
-        return xp.asarray(a, dtype=xp.float64, device=device)
-
-    def to_numpy(x):
-        if hasattr(x, "to_device") and getattr(x, "device", default) != default:
-            x = x.to_device(default)
-        return np.asarray(x)
-
-    return _make(name, "array_api_strict", asarray(np.zeros(1)), asarray, to_numpy, "float64", device)
-
-
-def _torch(dtype_name: str, name: str, device_name: str = "cpu") -> Backend:
-    torch = _require("torch")
-    if device_name == "cuda" and not torch.cuda.is_available():
-        raise BackendUnavailable("no CUDA GPU (torch.cuda.is_available() is False)")
-    # torch.device("cuda") names no index, while every tensor on it reports "cuda:0" (the current device)
-    device = torch.device("cuda", torch.cuda.current_device()) if device_name == "cuda" else torch.device(device_name)
-    dt = getattr(torch, dtype_name)
-
-    def asarray(a):
-        return torch.as_tensor(a, dtype=dt, device=device)
-
-    def to_numpy(x):
-        if isinstance(x, torch.Tensor):
-            return x.detach().to(device="cpu", dtype=torch.float64).numpy()
-        return np.asarray(x)
-
-    return _make(name, "torch", asarray(np.zeros(1)), asarray, to_numpy, dtype_name, device)
-
-
 def _jax(name: str) -> Backend:
-    jax = _require("jax")
+    if importlib.util.find_spec("jax") is None:
+        raise BackendUnavailable("jax not installed")
+    import jax
+
     jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-
-    device = jax.devices()[0]
-
-    def asarray(a):
-        return jax.device_put(jnp.asarray(a, dtype=jnp.float64), device)
-
-    def to_numpy(x):
-        return np.asarray(jax.device_get(x))
-
-    backend = _make(name, "jax", asarray(np.zeros(1)), asarray, to_numpy, "float64", device)
-    if asarray(np.zeros(1)).dtype != jnp.float64:
+    array = setup("jax", None, "float64")
+    if array.dtype != "float64":
         raise BackendUnavailable("jax float64 could not be enabled (jax_enable_x64)")
-    return backend
-
-
-def _dask(name: str) -> Backend:
-    _require("dask")
-    da = _require("dask.array", "dask[array]")
-
-    def asarray(a):
-        a = np.asarray(a, dtype=np.float64)
-        # Tall sample matrices (N, D) are split along the sample axis so that reductions cross chunks;
-        # everything else is one chunk.
-        if a.ndim == 2 and a.shape[0] >= 8 and a.shape[0] >= 2 * a.shape[1]:
-            chunks = (-(-a.shape[0] // 3), a.shape[1])
-        else:
-            chunks = a.shape if a.ndim else ()
-        return da.from_array(a, chunks=chunks)
-
-    def to_numpy(x):
-        if hasattr(x, "compute"):
-            x = x.compute()
-        return np.asarray(x)
-
-    return _make(name, "dask", asarray(np.zeros(1)), asarray, to_numpy, "float64")
-
-
-def _cupy(name: str) -> Backend:
-    cp = _require("cupy")
-    try:
-        n = cp.cuda.runtime.getDeviceCount()
-    except Exception as exc:
-        raise BackendUnavailable(f"no CUDA GPU for cupy ({type(exc).__name__}: {exc})") from exc
-    if n < 1:
-        raise BackendUnavailable("no CUDA GPU for cupy (device count 0)")
-
-    def asarray(a):
-        return cp.asarray(a, dtype=cp.float64)
-
-    def to_numpy(x):
-        return x.get() if isinstance(x, cp.ndarray) else np.asarray(x)
-
-    return _make(name, "cupy", asarray(np.zeros(1)), asarray, to_numpy, "float64")
+    return _make(name, "jax", array)
 
 
 _FACTORIES: dict[str, Callable[[], Backend]] = {
-    "numpy": lambda: _numpy("float64", "numpy"),
-    "numpy-float32": lambda: _numpy("float32", "numpy-float32"),
-    "array_api_strict": lambda: _array_api_strict(None, "array_api_strict"),
-    "array_api_strict-device1": lambda: _array_api_strict("device1", "array_api_strict-device1"),
-    "torch-float64": lambda: _torch("float64", "torch-float64"),
-    "torch-float32": lambda: _torch("float32", "torch-float32"),
+    "numpy": lambda: _make("numpy", "numpy", setup("numpy")),
+    "numpy-float32": lambda: _make("numpy-float32", "numpy", setup("numpy", None, "float32")),
+    "array_api_strict": lambda: _make("array_api_strict", "array_api_strict", setup("array_api_strict")),
+    "array_api_strict-device1": lambda: _make(
+        "array_api_strict-device1", "array_api_strict", setup("array_api_strict", "device1")
+    ),
+    "torch-float64": lambda: _make("torch-float64", "torch", setup("torch")),
+    "torch-float32": lambda: _make("torch-float32", "torch", setup("torch", None, "float32")),
     "jax": lambda: _jax("jax"),
-    "dask": lambda: _dask("dask"),
-    "cupy": lambda: _cupy("cupy"),
-    "torch-cuda": lambda: _torch("float64", "torch-cuda", "cuda"),
+    "dask": lambda: _make("dask", "dask", setup("dask", dask_chunks=3)),
+    "cupy": lambda: _make("cupy", "cupy", setup("cupy")),
+    "torch-cuda": lambda: _make("torch-cuda", "torch", setup("torch", "cuda")),
 }
 
 

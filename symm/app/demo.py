@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 import symm
-from symm._rep import Rep
+from symm.app.backends import BACKENDS, ArrayBackend, library_version, setup, to_numpy
 from symm.app.cli import CLIError, Command, write
 from symm.app.progress import Progress
 
@@ -48,8 +48,6 @@ __all__ = [
     "run_demo",
 ]
 
-#: array backends tried by the demo, in display order
-BACKENDS = ("numpy", "torch", "jax", "cupy", "dask", "array_api_strict")
 
 _MAX_ORDER = 120
 
@@ -144,7 +142,7 @@ class DemoProblem:
         The true covariance, invariant: ``ρ(g) sigma ρ(g)ᵀ = sigma``; symmetric positive definite.
     """
 
-    rep: Rep
+    rep: symm.Rep
     description: str
     mu: np.ndarray
     sigma: np.ndarray
@@ -236,7 +234,7 @@ def make_problem(
     if regular is None:
         regular = 2 if group.order <= 24 else 1
     rng = np.random.default_rng(seed)
-    parts: list[Rep] = [group.regular_rep()] * regular
+    parts: list[symm.Rep] = [group.regular_rep()] * regular
     labels = [f"{regular}×regular"] if regular else []
     natural = _standard_like(group)
     if natural is not None and standard:
@@ -260,7 +258,7 @@ def make_problem(
 # --------------------------------------------------------------------------------------------- estimators
 
 
-def symmetric_estimates(x: Any, rep: Rep) -> tuple[Any, Any]:
+def symmetric_estimates(x: Any, rep: symm.Rep) -> tuple[Any, Any]:
     """``(symm.mean(x, rep), symm.cov(x, None, rep, rep))`` in the namespace of ``x``."""
     return symm.mean(x, rep), symm.cov(x, None, rep, rep)
 
@@ -276,131 +274,6 @@ def empirical_estimates(x: Any) -> tuple[Any, Any]:
 
 
 # --------------------------------------------------------------------------------------------- backends
-
-
-@dataclass
-class _Backend:
-    name: str
-    version: str
-    device: str
-    dtype_name: str
-    convert: Callable[[np.ndarray], Any]
-    note: str = ""
-
-
-def _to_numpy(a: Any) -> np.ndarray:
-    """Bring an array of any supported library to the host as NumPy (forces lazy or async work)."""
-    if hasattr(a, "compute") and hasattr(a, "dask"):
-        a = a.compute()
-    mod = type(a).__module__.split(".")[0]
-    if mod == "torch":
-        return a.detach().cpu().numpy()
-    if mod == "cupy":
-        return a.get()
-    if mod == "numpy":
-        return np.asarray(a)
-    try:
-        return np.asarray(a)
-    except Exception:
-        return np.from_dlpack(a)
-
-
-def _version(module: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    dist = {"array_api_strict": "array-api-strict", "cupy": "cupy"}.get(module, module)
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        mod = __import__(module)
-        return str(getattr(mod, "__version__", "?"))
-
-
-def _setup_backend(name: str, device: str | None, dtype: str) -> _Backend:
-    """Import backend ``name`` and return how to move host data onto it.
-
-    Raises ``RuntimeError`` if the backend cannot run here (e.g. no such device).
-    """
-    if name in ("numpy", "dask", "array_api_strict") and device not in (None, "cpu"):
-        raise RuntimeError(f"CPU only (asked for device {device!r})")
-    if name == "numpy":
-        np_dtype = np.dtype(dtype)
-        return _Backend(name, np.__version__, "cpu", dtype, lambda a: np.asarray(a, dtype=np_dtype))
-    if name == "dask":
-        import dask.array as da
-
-        np_dtype = np.dtype(dtype)
-
-        def to_dask(a: np.ndarray) -> Any:
-            rows = max(1, -(-a.shape[0] // 4))
-            return da.from_array(np.asarray(a, dtype=np_dtype), chunks=(rows, a.shape[1]))
-
-        return _Backend(name, _version("dask"), "cpu", dtype, to_dask, "lazy; 4 chunks; times include compute()")
-    if name == "array_api_strict":
-        import array_api_strict as xp
-
-        xdtype = getattr(xp, dtype)
-        return _Backend(name, _version("array_api_strict"), "cpu", dtype, lambda a: xp.asarray(a, dtype=xdtype))
-    if name == "torch":
-        import torch
-
-        dev = torch.device(device or "cpu")
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("CUDA is not available")
-        tdtype = getattr(torch, dtype)
-        torch.empty(1, device=dev)  # fails early on a bad device
-        return _Backend(
-            name,
-            torch.__version__,
-            str(dev),
-            dtype,
-            lambda a: torch.asarray(np.ascontiguousarray(a), dtype=tdtype, device=dev),
-        )
-    if name == "jax":
-        import jax
-        import jax.numpy as jnp
-
-        if device is None:
-            dev = jax.devices()[0]
-        else:
-            platform, _, index = device.partition(":")
-            platform = {"cuda": "gpu"}.get(platform, platform)
-            try:
-                dev = jax.devices(platform)[int(index or 0)]
-            except Exception as exc:
-                raise RuntimeError(f"no jax device {device!r}") from exc
-        jdtype = dtype
-        note = ""
-        if dtype == "float64" and not jax.config.read("jax_enable_x64"):
-            jdtype, note = "float32", "float32: set JAX_ENABLE_X64=1 for float64"
-        return _Backend(
-            name,
-            _version("jax"),
-            str(dev).lower(),
-            jdtype,
-            lambda a: jax.device_put(jnp.asarray(a, dtype=getattr(jnp, jdtype)), dev),
-            note,
-        )
-    if name == "cupy":
-        import cupy
-
-        index = 0
-        if device not in (None, "cuda", "gpu"):
-            platform, _, idx = device.partition(":")
-            if platform not in ("cuda", "gpu"):
-                raise RuntimeError(f"CuPy runs on CUDA devices only (asked for {device!r})")
-            index = int(idx or 0)
-        try:
-            cupy.cuda.runtime.getDeviceCount()
-        except Exception as exc:
-            raise RuntimeError(f"no CUDA device ({type(exc).__name__})") from exc
-
-        def to_cupy(a: np.ndarray) -> Any:
-            with cupy.cuda.Device(index):
-                return cupy.asarray(a, dtype=dtype)
-
-        return _Backend(name, _version("cupy"), f"cuda:{index}", dtype, to_cupy)
-    raise ValueError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
 
 
 def _installed(name: str) -> bool:
@@ -441,13 +314,13 @@ class BackendResult:
     times: dict[str, float] = field(default_factory=dict)
 
 
-def run_backend(problem: DemoProblem, x_host: np.ndarray, backend: _Backend) -> BackendResult:
+def run_backend(problem: DemoProblem, x_host: np.ndarray, backend: ArrayBackend) -> BackendResult:
     """Estimate mean and covariance of ``x_host`` on ``backend`` with symm and empirically; time both."""
-    res = BackendResult(backend.name, backend.version, backend.device, backend.dtype_name, note=backend.note)
-    x = backend.convert(x_host)
+    res = BackendResult(backend.name, backend.version, _device_name(backend), backend.dtype, note=backend.note)
+    x = backend.from_host(x_host)
     estimators = {
-        "symm": lambda: tuple(_to_numpy(a) for a in symmetric_estimates(x, problem.rep)),
-        "empirical": lambda: tuple(_to_numpy(a) for a in empirical_estimates(x)),
+        "symm": lambda: tuple(to_numpy(a) for a in symmetric_estimates(x, problem.rep)),
+        "empirical": lambda: tuple(to_numpy(a) for a in empirical_estimates(x)),
     }
     for label, func in estimators.items():
         t, (m, c) = _best_time(func)
@@ -490,7 +363,7 @@ def run_demo(
             results.append(BackendResult(name, status="not installed"))
         else:
             try:
-                backend = _setup_backend(name, device, dtype)
+                backend = setup(name, device, dtype)
             except Exception as exc:
                 msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 results.append(BackendResult(name, version=_safe_version(name), status=f"unavailable: {msg}"))
@@ -505,8 +378,8 @@ def run_demo(
                         BackendResult(
                             name,
                             backend.version,
-                            backend.device,
-                            backend.dtype_name,
+                            _device_name(backend),
+                            backend.dtype,
                             status=f"failed: {type(exc).__name__}: {msg}",
                         )
                     )
@@ -517,9 +390,19 @@ def run_demo(
 
 def _safe_version(name: str) -> str:
     try:
-        return _version(name)
+        return library_version(name)
     except Exception:
         return "?"
+
+
+def _device_name(backend: ArrayBackend) -> str:
+    """``cpu``, ``cuda:0``, a JAX device in lower case, ...: how the results table names the device."""
+    dev = backend.device
+    if backend.name == "cupy":
+        return f"cuda:{dev.id}"
+    if backend.name == "array_api_strict":
+        return "cpu" if "CPU" in str(dev) else str(dev).split("'")[-2]
+    return str(dev).lower() if backend.name == "jax" else str(dev)
 
 
 # --------------------------------------------------------------------------------------------- figure
