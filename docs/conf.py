@@ -258,6 +258,8 @@ def _api_page() -> str:
         if mod in getattr(symm, "__all__", []):
             title = f"symm.{mod}"
             out.append(f"{title}\n{'-' * len(title)}\n\n.. automodule:: symm.{mod}\n   :members:\n\n")
+    # semi-public: the tools plugins build on (see the Architecture page)
+    out.append("symm.internal\n-------------\n\n.. automodule:: symm.internal\n   :members:\n\n")
     return "".join(out)
 
 
