@@ -7,9 +7,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import symm
 import torch
+from symm.internal import permutation_images
 
 from symm_torch._escnn import is_field_type
 from symm_torch._reps import as_rep
@@ -60,15 +60,8 @@ def _permutation_hidden_rep(hidden_rep: Any, group: symm.Group) -> symm.Rep:
     rep = group.regular_rep() if hidden_rep is None else as_rep(hidden_rep, "hidden_rep")
     if rep.group is not group:
         raise ValueError(f"hidden_rep must be a rep of the model's group {group.name}, got one of {rep.group.name}")
-    gens = rep.generator_images
-    rounded = np.rint(gens)
-    is_perm = (
-        np.abs(gens - rounded).max() < 1e-9
-        and np.all((rounded == 0) | (rounded == 1))
-        and np.all(rounded.sum(axis=1) == 1)
-        and np.all(rounded.sum(axis=2) == 1)
-    )
-    if not is_perm:
+    rounded = permutation_images(rep)
+    if rounded is None:
         raise ValueError(
             f"hidden_rep {rep.name!r} (size {rep.size}) is not a permutation rep: its generator images "
             "are not permutation matrices, so a pointwise activation would break equivariance. Use a "

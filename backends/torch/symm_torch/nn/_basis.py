@@ -10,8 +10,8 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import numpy as np
 import torch
+from symm.internal import copy_norm_rows
 
 from symm_torch._escnn import is_field_type
 from symm_torch.nn._base import EquivariantModule
@@ -210,15 +210,9 @@ class IrrepSubspaceNormPooling(_DenseBasisModule):
 
     def __init__(self, in_rep: Any = None, axis: int | None = None, *, in_type: Any = None) -> None:
         super().__init__(in_rep, axis, in_type)
-        irreps = self.in_rep.irreps
-        n, d_max, D = len(irreps), max(i.dim for i in irreps), self.in_rep.size
+        rows, d_max = copy_norm_rows(self.in_rep)  # copy c in rows c*d_max .. c*d_max+d_c; the rest are zero
+        n = rows.shape[0] // d_max
         self.n_copies, self.d_max = n, d_max
-        Q = self.in_rep.change_of_basis
-        rows = np.zeros((n * d_max, D))  # copy c occupies rows c*d_max .. c*d_max+d_c; the rest are zero
-        start = 0
-        for c, irr in enumerate(irreps):
-            rows[c * d_max : c * d_max + irr.dim] = Q[:, start : start + irr.dim].T
-            start += irr.dim
         self._register_constant("P", rows)
         self.out_rep = self.in_rep.group.trivial_rep(n)
         self.out_type = trivial_field_type(self.in_type, n) if is_field_type(self.in_type) else self.out_rep

@@ -8,7 +8,8 @@ Expanding ``W`` never forms a stack of basis matrices. ``Q`` of a direct sum is 
 permutation of its columns, so the expansion (1) builds each isotypic block with one small ``einsum``,
 (2) gathers the blocks of ``W_iso`` that meet each pair of diagonal blocks of ``Q_y`` and ``Q_x``, (3)
 multiplies by those small blocks (a batched matmul) and (4) gathers the result back to ``(D_y, D_x)``.
-For ``ρ = ρ_0^{⊕n}`` the cost is ``O(D_y D_x |ρ_0|)`` instead of ``O(D³)``.
+For ``ρ = ρ_0^{⊕n}`` the cost is ``O(D_y D_x |ρ_0|)`` instead of ``O(D³)``. The host tables of steps (2)–(4)
+come from :func:`symm.internal.hom_expansion_tables`; this module only registers them and runs the torch side.
 """
 
 from __future__ import annotations
@@ -18,11 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import symm
 import torch
-from symm.internal import shared_components
+from symm.internal import hom_expansion_tables, invariant_basis
 
-__all__ = ["INIT_SCHEMES", "HomPlan", "expand_hom", "fans", "init_hom", "invariant_basis", "q_blocks", "register_hom"]
-
-_Q_ZERO_TOL = 1e-13
+__all__ = ["INIT_SCHEMES", "HomPlan", "expand_hom", "fans", "init_hom", "invariant_basis", "register_hom"]
 
 
 @dataclass(frozen=True)
@@ -47,90 +46,25 @@ class HomPlan:
     D_x: int
 
 
-def invariant_basis(rep: symm.Rep) -> np.ndarray:
-    """Columns of ``Q`` spanning the invariant subspace, shape (D, m_trivial) (possibly 0 columns)."""
-    comp = rep.isotypic_components[0]
-    if comp.irrep is rep.group.irreps()[0] and comp.irrep.dim == 1:
-        return rep.change_of_basis[:, comp.slice]
-    return np.zeros((rep.size, 0))
-
-
-def q_blocks(Q: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The diagonal blocks of an orthogonal ``Q`` up to permutations: ``[(rows, cols), ...]``.
-
-    They are the connected components of the bipartite graph of ``Q``'s nonzero entries; each
-    ``Q[rows][:, cols]`` is square and orthogonal, and ``Q`` is zero outside them.
-    """
-    nz = np.abs(Q) > _Q_ZERO_TOL
-    n = Q.shape[0]
-    seen = np.zeros(n, dtype=bool)
-    out = []
-    for r0 in range(n):
-        if seen[r0]:
-            continue
-        rows = np.zeros(n, dtype=bool)
-        cols = np.zeros(n, dtype=bool)
-        rows[r0] = True
-        frontier = rows.copy()
-        while frontier.any():
-            new_cols = nz[frontier].any(axis=0) & ~cols
-            cols |= new_cols
-            new_rows = nz[:, new_cols].any(axis=1) & ~rows if new_cols.any() else np.zeros(n, dtype=bool)
-            rows |= new_rows
-            frontier = new_rows
-        seen |= rows
-        out.append((np.nonzero(rows)[0], np.nonzero(cols)[0]))
-    return out
-
-
-def _padded_blocks(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(Q_blocks (P, s, s), cols (P, s) with pad = D, block_of_row (D,), position_of_row (D,))``."""
-    blocks = q_blocks(Q)
-    D = Q.shape[0]
-    s = max(len(r) for r, _ in blocks)
-    qb = np.zeros((len(blocks), s, s))
-    cols = np.full((len(blocks), s), D, dtype=np.int64)
-    block_of_row = np.empty(D, dtype=np.int64)
-    pos_of_row = np.empty(D, dtype=np.int64)
-    for p, (r, c) in enumerate(blocks):
-        qb[p, : len(r), : len(c)] = Q[np.ix_(r, c)]
-        cols[p, : len(c)] = c
-        block_of_row[r] = p
-        pos_of_row[r] = np.arange(len(r))
-    return qb, cols, block_of_row, pos_of_row
-
-
 def register_hom(module: torch.nn.Module, rep_x: symm.Rep, rep_y: symm.Rep, prefix: str = "") -> HomPlan:
-    """Register the constants of ``Hom_G(rep_x, rep_y)`` as buffers of ``module``; return the layout."""
-    comps, offset, iso_offset = [], 0, 0
-    D_y, D_x = rep_y.size, rep_x.size
-    zero = sum(cy.dim * cx.dim for _, cx, cy in shared_components(rep_x, rep_y))
-    iso_map = np.full((D_y + 1, D_x + 1), zero, dtype=np.int64)  # W_iso entry -> flat block index
-    for k, (irrep, cx, cy) in enumerate(shared_components(rep_x, rep_y)):
-        s, d = irrep.endomorphism_dim, irrep.dim
-        name = f"{prefix}E{k}"
-        module._register_constant(name, irrep.endomorphism_basis)
-        comps.append(_Component(offset, s, cy.multiplicity, cx.multiplicity, d, name, s * cx.multiplicity))
-        size = cy.dim * cx.dim
-        iso_map[cy.slice, cx.slice] = iso_offset + np.arange(size).reshape(cy.dim, cx.dim)
-        offset += s * cy.multiplicity * cx.multiplicity
-        iso_offset += size
-    if offset == 0:
+    """Register the constants of ``Hom_G(rep_x, rep_y)`` (:func:`symm.internal.hom_expansion_tables`) as
+    buffers of ``module``; return the layout."""
+    tables = hom_expansion_tables(rep_x, rep_y)
+    if tables.dim == 0:
         raise ValueError(
             f"Hom_G({rep_x.name}, {rep_y.name}) has dimension 0: the reps share no irrep, so the only "
             "equivariant linear map between them is zero; add a shared irrep (e.g. a trivial copy) to one of them"
         )
-    qy, cols_y, prow, irow = _padded_blocks(rep_y.change_of_basis)
-    qx, cols_x, qcol, jcol = _padded_blocks(rep_x.change_of_basis)
-    # G[p, a, q, c] = W_iso[cols_y[p, a], cols_x[q, c]]; after both products the layout is (q, p, a, c)
-    gather = iso_map[cols_y[:, :, None, None], cols_x[None, None, :, :]]  # (P, s_y, Qn, s_x)
-    P, sy, _, sx = gather.shape
-    final = ((qcol[None, :] * P + prow[:, None]) * sy + irow[:, None]) * sx + jcol[None, :]
-    module._register_constant(f"{prefix}Qy_blocks", qy)
-    module._register_constant(f"{prefix}QxT_blocks", np.swapaxes(qx, 1, 2))
-    module._register_constant(f"{prefix}gather", gather.reshape(-1))
-    module._register_constant(f"{prefix}scatter", final.reshape(-1))
-    return HomPlan(prefix, tuple(comps), offset, D_y, D_x)
+    comps = []
+    for k, blk in enumerate(tables.blocks):
+        name = f"{prefix}E{k}"
+        module._register_constant(name, blk.irrep.endomorphism_basis)
+        comps.append(_Component(blk.offset, blk.s, blk.m_y, blk.m_x, blk.d, name, blk.s * blk.m_x))
+    module._register_constant(f"{prefix}Qy_blocks", tables.Qy_blocks)
+    module._register_constant(f"{prefix}QxT_blocks", tables.QxT_blocks)
+    module._register_constant(f"{prefix}gather", tables.gather)
+    module._register_constant(f"{prefix}scatter", tables.scatter)
+    return HomPlan(prefix, tuple(comps), tables.dim, rep_y.size, rep_x.size)
 
 
 def expand_hom(module: torch.nn.Module, plan: HomPlan, theta: torch.Tensor) -> torch.Tensor:

@@ -14,19 +14,14 @@ from typing import Any
 import numpy as np
 import symm
 import torch
+from symm.internal import copy_index, invariant_basis
 
 from symm_torch._escnn import split_input, wrap_output
 from symm_torch.nn._base import EquivariantModule
-from symm_torch.nn._hom import invariant_basis
 
 __all__ = ["AFFINE_INIT_SCHEMES", "InvariantBias", "eAffine", "eBatchNorm1d", "eLayerNorm", "eRMSNorm"]
 
 AFFINE_INIT_SCHEMES = ("identity", "random")
-
-
-def copy_index(rep: symm.Rep) -> np.ndarray:
-    """The irreducible copy (0 … n−1, in the order of ``rep.irreps``) of each isotypic coordinate, shape (D,)."""
-    return np.concatenate([np.full(irr.dim, c, dtype=np.int64) for c, irr in enumerate(rep.irreps)])
 
 
 def _require_invariants(rep: symm.Rep, what: str) -> np.ndarray:

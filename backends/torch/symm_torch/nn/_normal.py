@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import symm
 import torch
 import torch.nn.functional as F
+from symm.internal import cholesky_layout
 
 from symm_torch._escnn import is_field_type, split_input, wrap_output
 from symm_torch._reps import alias
@@ -94,38 +94,6 @@ class _ExportedNormal(torch.nn.Module):
         return mean_and_covariance(z, self.Q, self.src, self.coeff, self.diag_mask, self.diag_offset, self.min_var)
 
 
-def _cholesky_layout(rep: symm.Rep, diagonal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(src (D², t), coeff (D², t), diag_mask (n,))``: ``L_iso.flat[j] = Σ_t coeff[j,t] p[src[j,t]]``."""
-    D = rep.size
-    terms: list[list[tuple[int, float]]] = [[] for _ in range(D * D)]
-    diag_mask: list[bool] = []
-    for comp in rep.isotypic_components:
-        irr, m, a0 = comp.irrep, comp.multiplicity, comp.slice.start
-        d, E = irr.dim, irr.endomorphism_basis
-        base = len(diag_mask)
-        diag_mask.extend([True] * m)
-        for i in range(m):  # L_0[i, i] > 0 times E_0 = I
-            for r in range(d):
-                terms[(a0 + i * d + r) * D + a0 + i * d + r].append((base + i, 1.0))
-        if diagonal:
-            continue
-        pairs = [(i, j) for i in range(m) for j in range(i)]
-        for b in range(E.shape[0]):
-            for t, (i, j) in enumerate(pairs):
-                idx = len(diag_mask) + b * len(pairs) + t
-                for r, c in zip(*np.nonzero(np.abs(E[b]) > 1e-12), strict=False):
-                    terms[(a0 + i * d + r) * D + a0 + j * d + c].append((idx, float(E[b][r, c])))
-        diag_mask.extend([False] * (E.shape[0] * len(pairs)))
-    n = len(diag_mask)
-    width = max(1, max(len(t) for t in terms))
-    src = np.full((D * D, width), n, dtype=np.int64)  # n points at an appended zero
-    coeff = np.zeros((D * D, width))
-    for j, t in enumerate(terms):
-        for k, (s, v) in enumerate(t):
-            src[j, k], coeff[j, k] = s, v
-    return src, coeff, np.array(diag_mask)
-
-
 class EquivMultivariateNormal(EquivariantModule):
     r"""A G-equivariant multivariate normal ``y ~ N(μ(x), Σ(x))`` parameterised by ``z = [μ, p]``.
 
@@ -201,7 +169,7 @@ class EquivMultivariateNormal(EquivariantModule):
         y_type = self.y_type
         self.diagonal = diagonal
         self.min_var, self.min_std = float(min_var), float(min_std)
-        src, coeff, diag_mask = _cholesky_layout(self.y_rep, diagonal)
+        src, coeff, diag_mask = cholesky_layout(self.y_rep, diagonal)
         self.n_cov_params = len(diag_mask)
         G = self.y_rep.group
         self.in_rep = symm.direct_sum(self.y_rep, G.trivial_rep(self.n_cov_params))

@@ -1,0 +1,336 @@
+"""Host tables for plugins: the NumPy constants that equivariant layers hold as buffers.
+
+Each function reads a :class:`symm.Rep`'s isotypic decomposition (``ρ(g) = Q (⊕_k I_{m_k} ⊗ ρ̂_k(g)) Qᵀ``,
+copies-major, the trivial irrep first) and returns float64 or int64 arrays, computed once on the host. A
+plugin turns them into tensors and never re-derives them. Published through :mod:`symm.internal`.
+
+This module imports only the public ``symm`` API; the components shared by two reps come in as an argument
+(:func:`symm.internal.hom_expansion_tables` passes :func:`symm.internal.shared_components`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import symm
+
+__all__ = [
+    "HomBlock",
+    "HomExpansionTables",
+    "cholesky_layout",
+    "copy_index",
+    "copy_norm_rows",
+    "hom_expansion_tables",
+    "invariant_basis",
+    "permutation_images",
+]
+
+# |Q| entries at most this are zero when Q is split into its diagonal blocks (Q is float64-exact orthogonal)
+_Q_ZERO_TOL = 1e-13
+# distance of generator images from 0/1 below which a rep counts as a permutation rep
+_PERMUTATION_TOL = 1e-9
+# endomorphism basis entries at most this are structural zeros
+_BASIS_ZERO_TOL = 1e-12
+
+
+def _check_rep(rep: Any, arg: str = "rep") -> None:
+    if not isinstance(rep, symm.Rep):
+        raise TypeError(f"{arg} must be a symm.Rep, got {type(rep).__name__}")
+
+
+def invariant_basis(rep: symm.Rep) -> np.ndarray:
+    """Orthonormal columns spanning the invariant subspace of ``rep``: the trivial columns of ``Q``.
+
+    Parameters
+    ----------
+    rep : symm.Rep
+        Of size ``D``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(D, m_triv)``, float64, with ``m_triv`` the multiplicity of the trivial irrep (possibly 0
+        columns). ``ρ(g) B = B`` for every ``g``, and ``B Bᵀ`` is :func:`symm.invariant_orthogonal_projector`.
+    """
+    _check_rep(rep)
+    comp = rep.isotypic_components[0]
+    if comp.irrep is rep.group.irreps()[0] and comp.irrep.dim == 1:
+        return rep.change_of_basis[:, comp.slice]
+    return np.zeros((rep.size, 0))
+
+
+def copy_index(rep: symm.Rep) -> np.ndarray:
+    """The irreducible copy of each isotypic coordinate.
+
+    Parameters
+    ----------
+    rep : symm.Rep
+        Of size ``D`` with ``n`` irreducible copies (``len(rep.irreps)``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(D,)``, int64: coordinate ``i`` of ``Qᵀ x`` belongs to copy ``c(i)`` in ``0 … n−1``, in the order
+        of ``rep.irreps``. A scale shared by the coordinates of one copy commutes with every ``ρ(g)``.
+    """
+    _check_rep(rep)
+    return np.concatenate([np.full(irr.dim, c, dtype=np.int64) for c, irr in enumerate(rep.irreps)])
+
+
+def copy_norm_rows(rep: symm.Rep) -> tuple[np.ndarray, int]:
+    """Rows projecting features on each irreducible copy, zero-padded to one width: ``(P, d_max)``.
+
+    Parameters
+    ----------
+    rep : symm.Rep
+        Of size ``D`` with ``n`` irreducible copies of dimensions ``d_c``.
+
+    Returns
+    -------
+    P : numpy.ndarray
+        Shape ``(n · d_max, D)``, float64. Rows ``c d_max … c d_max + d_c`` are ``Q_cᵀ`` (the ``d_c`` columns of
+        ``Q`` spanning copy ``c``), the other rows of block ``c`` are zero. So ``(P x).reshape(n, d_max)`` has
+        row norms ``‖Q_cᵀ x‖``: the invariant norm of each copy (:func:`symm.irrep_norms`).
+    d_max : int
+        The largest irrep dimension.
+    """
+    _check_rep(rep)
+    irreps = rep.irreps
+    n, d_max, D = len(irreps), max(i.dim for i in irreps), rep.size
+    Q = rep.change_of_basis
+    rows = np.zeros((n * d_max, D))
+    start = 0
+    for c, irr in enumerate(irreps):
+        rows[c * d_max : c * d_max + irr.dim] = Q[:, start : start + irr.dim].T
+        start += irr.dim
+    return rows, d_max
+
+
+def permutation_images(rep: symm.Rep) -> np.ndarray | None:
+    """The generator images of ``rep`` as exact 0/1 permutation matrices, or ``None`` if they are not.
+
+    Parameters
+    ----------
+    rep : symm.Rep
+        Of size ``D``, with ``k`` generator images.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Shape ``(k, D, D)``, float64 with entries exactly 0 or 1 and one 1 in every row and column, when every
+        generator image is within ``1e-9`` of a permutation matrix; ``None`` otherwise. A pointwise function
+        commutes with ``ρ(g)`` for every ``g`` exactly when ``rep`` is a permutation rep.
+    """
+    _check_rep(rep)
+    gens = rep.generator_images
+    rounded = np.rint(gens)
+    is_perm = (
+        np.abs(gens - rounded).max() < _PERMUTATION_TOL
+        and np.all((rounded == 0) | (rounded == 1))
+        and np.all(rounded.sum(axis=1) == 1)
+        and np.all(rounded.sum(axis=2) == 1)
+    )
+    return rounded if is_perm else None
+
+
+def cholesky_layout(rep: symm.Rep, diagonal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gather tables for a lower-triangular factor ``L`` of the commutant of ``rep``, in the isotypic basis.
+
+    ``L = ⊕_k Σ_b L_{k,b} ⊗ E_{k,b}`` with ``L_{k,0}`` lower triangular (its diagonal first, one entry per
+    copy) and the other ``L_{k,b}`` strictly lower triangular; with ``diagonal`` only the diagonal of each
+    ``L_{k,0}``. ``L Lᵀ`` is then the general positive semi-definite element of the commutant
+    (``diagonal=False``, ``n = symm.invariant_sym_dim(rep)`` parameters) or one variance per copy (``n`` copies).
+
+    Parameters
+    ----------
+    rep : symm.Rep
+        Of size ``D``.
+    diagonal : bool
+
+    Returns
+    -------
+    src : numpy.ndarray
+        Shape ``(D², t)``, int64, in ``0 … n``; ``n`` points at an appended zero parameter.
+    coeff : numpy.ndarray
+        Shape ``(D², t)``, float64: ``L.flat[j] = Σ_t coeff[j, t] · p[src[j, t]]`` for parameters ``p`` (n,).
+    diag_mask : numpy.ndarray
+        Shape ``(n,)``, bool: which parameters are diagonal entries of an ``L_{k,0}`` (to be kept positive).
+    """
+    _check_rep(rep)
+    D = rep.size
+    terms: list[list[tuple[int, float]]] = [[] for _ in range(D * D)]
+    diag_mask: list[bool] = []
+    for comp in rep.isotypic_components:
+        irr, m, a0 = comp.irrep, comp.multiplicity, comp.slice.start
+        d, E = irr.dim, irr.endomorphism_basis
+        base = len(diag_mask)
+        diag_mask.extend([True] * m)
+        for i in range(m):  # L_0[i, i] > 0 times E_0 = I
+            for r in range(d):
+                terms[(a0 + i * d + r) * D + a0 + i * d + r].append((base + i, 1.0))
+        if diagonal:
+            continue
+        pairs = [(i, j) for i in range(m) for j in range(i)]
+        for b in range(E.shape[0]):
+            for t, (i, j) in enumerate(pairs):
+                idx = len(diag_mask) + b * len(pairs) + t
+                for r, c in zip(*np.nonzero(np.abs(E[b]) > _BASIS_ZERO_TOL), strict=False):
+                    terms[(a0 + i * d + r) * D + a0 + j * d + c].append((idx, float(E[b][r, c])))
+        diag_mask.extend([False] * (E.shape[0] * len(pairs)))
+    n = len(diag_mask)
+    width = max(1, max(len(t) for t in terms))
+    src = np.full((D * D, width), n, dtype=np.int64)
+    coeff = np.zeros((D * D, width))
+    for j, t in enumerate(terms):
+        for k, (s, v) in enumerate(t):
+            src[j, k], coeff[j, k] = s, v
+    return src, coeff, np.array(diag_mask)
+
+
+@dataclass(frozen=True)
+class HomBlock:
+    """One irrep shared by both reps of a Hom_G expansion: parameters ``Θ_{k,b} ∈ R^{m_y × m_x}``, ``b < s``.
+
+    Attributes
+    ----------
+    irrep : symm.Irrep
+        Its ``endomorphism_basis`` (s, d, d) holds the ``E_b``.
+    offset : int
+        Index of the block's first parameter; the block has ``s · m_y · m_x``, ordered ``(b, i, j)``.
+    s, m_y, m_x, d : int
+        ``dim End_G``, the multiplicities in ``rep_y`` and ``rep_x``, and the irrep's dimension.
+    """
+
+    irrep: Any
+    offset: int
+    s: int
+    m_y: int
+    m_x: int
+    d: int
+
+
+@dataclass(frozen=True)
+class HomExpansionTables:
+    """The host layout of ``W = Q_y (⊕_k Σ_b Θ_{k,b} ⊗ E_{k,b}) Q_xᵀ`` (see :func:`hom_expansion_tables`).
+
+    Attributes
+    ----------
+    blocks : tuple of HomBlock
+    dim : int
+        ``dim Hom_G(rep_x, rep_y)``: the number of parameters.
+    Qy_blocks : numpy.ndarray
+        ``(P, s_y, s_y)``: the diagonal blocks of ``Q_y`` (zero-padded).
+    QxT_blocks : numpy.ndarray
+        ``(R, s_x, s_x)``: the transposed diagonal blocks of ``Q_x`` (zero-padded).
+    gather : numpy.ndarray
+        ``(P · s_y · R · s_x,)`` int64: indices into ``[vec(blocks of W_iso)…, 0]``.
+    scatter : numpy.ndarray
+        ``(D_y · D_x,)`` int64: indices of the block product that give ``W`` row-major.
+    """
+
+    blocks: tuple[HomBlock, ...]
+    dim: int
+    Qy_blocks: np.ndarray
+    QxT_blocks: np.ndarray
+    gather: np.ndarray
+    scatter: np.ndarray
+
+
+def q_blocks(Q: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The diagonal blocks of an orthogonal ``Q`` up to permutations: ``[(rows, cols), ...]``.
+
+    Parameters
+    ----------
+    Q : numpy.ndarray
+        Shape ``(D, D)``, orthogonal.
+
+    Returns
+    -------
+    list of (numpy.ndarray, numpy.ndarray)
+        Row and column indices (int64) of each block: the connected components of the bipartite graph of
+        ``Q``'s nonzero entries. Each ``Q[rows][:, cols]`` is square and orthogonal; ``Q`` is zero outside.
+    """
+    nz = np.abs(Q) > _Q_ZERO_TOL
+    n = Q.shape[0]
+    seen = np.zeros(n, dtype=bool)
+    out = []
+    for r0 in range(n):
+        if seen[r0]:
+            continue
+        rows = np.zeros(n, dtype=bool)
+        cols = np.zeros(n, dtype=bool)
+        rows[r0] = True
+        frontier = rows.copy()
+        while frontier.any():
+            new_cols = nz[frontier].any(axis=0) & ~cols
+            cols |= new_cols
+            new_rows = nz[:, new_cols].any(axis=1) & ~rows if new_cols.any() else np.zeros(n, dtype=bool)
+            rows |= new_rows
+            frontier = new_rows
+        seen |= rows
+        out.append((np.nonzero(rows)[0], np.nonzero(cols)[0]))
+    return out
+
+
+def _padded_blocks(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(Q_blocks (P, s, s), cols (P, s) with pad = D, block_of_row (D,), position_of_row (D,))``."""
+    blocks = q_blocks(Q)
+    D = Q.shape[0]
+    s = max(len(r) for r, _ in blocks)
+    qb = np.zeros((len(blocks), s, s))
+    cols = np.full((len(blocks), s), D, dtype=np.int64)
+    block_of_row = np.empty(D, dtype=np.int64)
+    pos_of_row = np.empty(D, dtype=np.int64)
+    for p, (r, c) in enumerate(blocks):
+        qb[p, : len(r), : len(c)] = Q[np.ix_(r, c)]
+        cols[p, : len(c)] = c
+        block_of_row[r] = p
+        pos_of_row[r] = np.arange(len(r))
+    return qb, cols, block_of_row, pos_of_row
+
+
+def hom_expansion_tables(rep_x: symm.Rep, rep_y: symm.Rep, shared: list[tuple[Any, Any, Any]]) -> HomExpansionTables:
+    """Tables to expand ``W ∈ Hom_G(rep_x, rep_y)`` from its ``hom_dim`` parameters without a basis stack.
+
+    ``W = Q_y (⊕_k Σ_b Θ_{k,b} ⊗ E_{k,b}) Q_xᵀ``. A consumer (1) builds each isotypic block
+    ``Σ_b Θ_{k,b} ⊗ E_{k,b}`` (``m_y d × m_x d``), flattens the blocks in order and appends one zero, (2) gathers
+    that vector with ``gather`` into shape ``(P, s_y, R · s_x)``, (3) multiplies by ``Qy_blocks`` on the left,
+    reshapes to ``(P s_y, R, s_x)``, moves ``R`` first and multiplies by ``QxT_blocks`` on the right, and (4)
+    gathers the flattened product with ``scatter`` into ``W`` of shape ``(D_y, D_x)``. ``Q`` of a direct sum is
+    block diagonal up to permutations, so for ``ρ = ρ_0^{⊕n}`` this costs ``O(D_y D_x |ρ_0|)``, not ``O(D³)``.
+
+    Parameters
+    ----------
+    rep_x, rep_y : symm.Rep
+        Of sizes ``D_x`` and ``D_y``, of one group.
+    shared : list of (Irrep, IsotypicComponent, IsotypicComponent)
+        :func:`symm.internal.shared_components` of ``(rep_x, rep_y)``.
+
+    Returns
+    -------
+    HomExpansionTables
+        With ``dim == 0`` (and no blocks) when the reps share no irrep.
+    """
+    _check_rep(rep_x, "rep_x")
+    _check_rep(rep_y, "rep_y")
+    blocks, offset, iso_offset = [], 0, 0
+    D_y, D_x = rep_y.size, rep_x.size
+    zero = sum(cy.dim * cx.dim for _, cx, cy in shared)
+    iso_map = np.full((D_y + 1, D_x + 1), zero, dtype=np.int64)  # W_iso entry -> flat block index
+    for irrep, cx, cy in shared:
+        s = irrep.endomorphism_dim
+        blocks.append(HomBlock(irrep, offset, s, cy.multiplicity, cx.multiplicity, irrep.dim))
+        size = cy.dim * cx.dim
+        iso_map[cy.slice, cx.slice] = iso_offset + np.arange(size).reshape(cy.dim, cx.dim)
+        offset += s * cy.multiplicity * cx.multiplicity
+        iso_offset += size
+    qy, cols_y, prow, irow = _padded_blocks(rep_y.change_of_basis)
+    qx, cols_x, qcol, jcol = _padded_blocks(rep_x.change_of_basis)
+    # G[p, a, q, c] = W_iso[cols_y[p, a], cols_x[q, c]]; after both products the layout is (q, p, a, c)
+    gather = iso_map[cols_y[:, :, None, None], cols_x[None, None, :, :]]  # (P, s_y, R, s_x)
+    P, sy, _, sx = gather.shape
+    final = ((qcol[None, :] * P + prow[:, None]) * sy + irow[:, None]) * sx + jcol[None, :]
+    return HomExpansionTables(tuple(blocks), offset, qy, np.swapaxes(qx, 1, 2), gather.reshape(-1), final.reshape(-1))
