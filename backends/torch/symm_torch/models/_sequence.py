@@ -289,7 +289,8 @@ class _CondTransformerCore(torch.nn.Module):
             hidden = regular_rep(G, 4 * model.size)
             self.encoder = torch.nn.Sequential(kit.linear(model, hidden), torch.nn.Mish(), kit.linear(hidden, model))
         self.decoder = dec(dec_layer(model, num_attention_heads, **layer_args), num_layers)
-        self.ln_f = kit.norm(norm_module, model)
+        # post-norm layers already end in a norm (a second eLayerNorm would cancel the first one's bias)
+        self.ln_f = kit.norm(norm_module, model) if norm_first else torch.nn.Identity()
         self.head = kit.linear(model, out)
 
     def forward(self, X: torch.Tensor, opt_step: torch.Tensor | float | int, Z: torch.Tensor) -> torch.Tensor:
