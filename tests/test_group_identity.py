@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gc
 import threading
-import time
 import tracemalloc
 import weakref
 
@@ -198,15 +197,12 @@ def test_irrational_rotation_in_high_dimension_is_refused_quickly():
     m = np.eye(64)
     m[:2, :2] = _rotation(1.0)  # 1 radian: infinite order
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         with pytest.raises(ValueError, match=r"matrices\[0\] has infinite order or order > max_order=100000.*1 rad"):
             symm.Rep.from_generators([m])
-        elapsed = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert elapsed < 1.0
     assert peak < 20 * 2**20  # O(D²); the closure took O(max_order · D²), 1.6 GB at D = 32
 
 
@@ -294,10 +290,15 @@ def test_constructors_refuse_bad_arguments(call, arg):
     ],
 )
 def test_constructors_refuse_too_large_arguments(call, arg, match):
-    start = time.perf_counter()
-    with pytest.raises(ValueError, match=match):
-        call(arg)
-    assert time.perf_counter() - start < 0.5
+    """Refused from the arguments alone: no element is built (memory stays far below one group's tables)."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=match):
+            call(arg)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
 
 
 def test_direct_product_arguments():

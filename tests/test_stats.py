@@ -248,8 +248,7 @@ def _dof_formula(rep):
 def test_dof_formula_matches_brute_force(name):
     rep = case(name).rep_x
     assert _dof_formula(rep) == _dof_brute_force(rep)
-    if hasattr(symm, "invariant_sym_dim"):
-        assert symm.invariant_sym_dim(rep) == _dof_formula(rep)
+    assert symm.invariant_sym_dim(rep) == _dof_formula(rep)
 
 
 def test_monte_carlo_error_scales_with_dof(backend):
