@@ -24,7 +24,36 @@ def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return value
 
 
-class eConv1D(HomLayer):
+class _HomConv1d(HomLayer):
+    """What eConv1D and eConvTranspose1d share: taps, the (B, C, T) input check and the export call."""
+
+    def _set_taps(self, kernel_size: Any, stride: Any, dilation: Any) -> None:
+        self.kernel_size = _positive_int(kernel_size, "kernel_size")
+        self.stride = _positive_int(stride, "stride")
+        self.dilation = _positive_int(dilation, "dilation")
+
+    def _check_input(self, x: Any) -> None:
+        if not isinstance(x, torch.Tensor) or x.ndim not in (2, 3):
+            raise ValueError(
+                f"x must have shape (B, {self.in_rep.size}, T) or ({self.in_rep.size}, T), got "
+                f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
+            )
+        self._check_features(x, -2)
+
+    def _export_conv(self, factory: Any, **kwargs: Any) -> torch.nn.Module:
+        return self._export_into(
+            factory,
+            self.in_rep.size,
+            self.out_rep.size,
+            self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            **kwargs,
+        )
+
+
+class eConv1D(_HomConv1d):
     r"""A G-equivariant ``torch.nn.Conv1d``: ``G`` acts on the channels, trivially on the time axis.
 
     .. math::
@@ -80,9 +109,7 @@ class eConv1D(HomLayer):
         out_type: Any = None,
     ) -> None:
         super().__init__(in_rep, out_rep, in_type=in_type, out_type=out_type, required=("in_rep", "out_rep"))
-        self.kernel_size = _positive_int(kernel_size, "kernel_size")
-        self.stride = _positive_int(stride, "stride")
-        self.dilation = _positive_int(dilation, "dilation")
+        self._set_taps(kernel_size, stride, dilation)
         if isinstance(padding, str):
             if padding not in ("valid", "same"):
                 raise ValueError(f"padding must be an int >= 0, 'valid' or 'same', got {padding!r}")
@@ -100,11 +127,7 @@ class eConv1D(HomLayer):
         return self._expand_taps(theta).permute(1, 2, 0)  # (K, out, in) -> (C_out, C_in, K)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim not in (2, 3):
-            raise ValueError(
-                f"x must have shape (B, {self.in_rep.size}, T) or ({self.in_rep.size}, T), got shape {tuple(x.shape)}"
-            )
-        self._check_features(x, -2)
+        self._check_input(x)
         weight, bias = self.expanded()
         if self.padding_mode != "zeros" and not isinstance(self.padding, str) and self.padding > 0:
             x = F.pad(x, (self.padding, self.padding), mode=self.padding_mode)
@@ -117,16 +140,7 @@ class eConv1D(HomLayer):
 
     def export(self) -> torch.nn.Conv1d:
         """A ``torch.nn.Conv1d`` with the expanded kernel (C_out, C_in, K) and bias."""
-        return self._export_into(
-            torch.nn.Conv1d,
-            self.in_rep.size,
-            self.out_rep.size,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            padding_mode=self.padding_mode,
-        )
+        return self._export_conv(torch.nn.Conv1d, padding_mode=self.padding_mode)
 
 
 class eConv1d(eConv1D):
@@ -156,7 +170,7 @@ class eConv1d(eConv1D):
         super().__init__(in_rep, out_rep, kernel_size, init_scheme=init_scheme, **conv1d_kwargs)
 
 
-class eConvTranspose1d(HomLayer):
+class eConvTranspose1d(_HomConv1d):
     r"""A G-equivariant ``torch.nn.ConvTranspose1d``: ``G`` acts on the channels, trivially on the time axis.
 
     .. math::
@@ -203,9 +217,7 @@ class eConvTranspose1d(HomLayer):
         out_type: Any = None,
     ) -> None:
         super().__init__(in_rep, out_rep, in_type=in_type, out_type=out_type, required=("in_rep", "out_rep"))
-        self.kernel_size = _positive_int(kernel_size, "kernel_size")
-        self.stride = _positive_int(stride, "stride")
-        self.dilation = _positive_int(dilation, "dilation")
+        self._set_taps(kernel_size, stride, dilation)
         self.padding = _positive_int(padding, "padding", minimum=0)
         self.output_padding = _positive_int(output_padding, "output_padding", minimum=0)
         if self.output_padding >= max(self.stride, self.dilation):
@@ -219,24 +231,10 @@ class eConvTranspose1d(HomLayer):
         return self._expand_taps(theta).permute(2, 1, 0)  # (K, out, in) -> (C_in, C_out, K)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.ndim not in (2, 3):
-            raise ValueError(
-                f"x must have shape (B, {self.in_rep.size}, T) or ({self.in_rep.size}, T), got "
-                f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
-            )
-        self._check_features(x, -2)
+        self._check_input(x)
         weight, bias = self.expanded()
         return F.conv_transpose1d(x, weight, bias, self.stride, self.padding, self.output_padding, 1, self.dilation)
 
     def export(self) -> torch.nn.ConvTranspose1d:
         """A ``torch.nn.ConvTranspose1d`` with the expanded kernel (C_in, C_out, K) and bias."""
-        return self._export_into(
-            torch.nn.ConvTranspose1d,
-            self.in_rep.size,
-            self.out_rep.size,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            output_padding=self.output_padding,
-            dilation=self.dilation,
-        )
+        return self._export_conv(torch.nn.ConvTranspose1d, output_padding=self.output_padding)
