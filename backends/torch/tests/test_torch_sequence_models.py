@@ -45,7 +45,7 @@ def _float64():
     torch.set_default_dtype(old)
 
 
-def check_equivariant_multi(f, reps_in, rep_out, inputs, axes, tol=1e-10):
+def check_equivariant_multi(f, reps_in, rep_out, inputs, axes, tol=1e-10, out_axis=-1):
     """``f(ρ_1(g) x_1, …) = ρ_out(g) f(x_1, …)`` on every element (``None`` rep: the input is invariant)."""
 
     def act(rep, x, axis, g):
@@ -59,7 +59,7 @@ def check_equivariant_multi(f, reps_in, rep_out, inputs, axes, tol=1e-10):
         scale = max(float(y.abs().max()), 1.0)
         for g in range(rep_out.group.order):
             moved = [act(r, x, a, g) for r, x, a in zip(reps_in, inputs, axes, strict=True)]
-            err = float((f(*moved) - act(rep_out, y, -1, g)).abs().max()) / scale
+            err = float((f(*moved) - act(rep_out, y, out_axis, g)).abs().max()) / scale
             assert err <= tol, f"not equivariant at element {g} of {rep_out.group.name}: {err:.2e}"
 
 
@@ -172,14 +172,14 @@ def _unet(cls, rep, cond, opts):
 def test_conditional_unet(name, opts):
     rep, cond = CASES[name]
     m = randomise(_unet(eConditionalUnet1D, rep, cond, UNET_OPTS[opts])).eval()
-    x, c = torch.randn(2, 4, rep.size), torch.randn(2, cond.size)
+    x, c = torch.randn(2, rep.size, 4), torch.randn(2, cond.size)
     t = torch.tensor([1.0, 7.0])
-    check_equivariant_multi(lambda a, b: m(a, t, b), [rep, cond], rep, [x, c], [-1, -1])
+    check_equivariant_multi(lambda a, b: m(a, t, b), [rep, cond], rep, [x, c], [1, -1], out_axis=1)
     torch.testing.assert_close(m.export()(x, t, c), m(x, t, c), rtol=1e-10, atol=1e-10)
     m.train()
     check_gradients_and_step(m, x, t, c)
     m.eval()
-    check_equivariant_multi(lambda a, b: m(a, t, b), [rep, cond], rep, [x, c], [-1, -1])
+    check_equivariant_multi(lambda a, b: m(a, t, b), [rep, cond], rep, [x, c], [1, -1], out_axis=1)
     check_round_trips(m, lambda: _unet(eConditionalUnet1D, rep, cond, UNET_OPTS[opts]), x, t, c)
     twin = _unet(ConditionalUnet1D, rep, cond, UNET_OPTS[opts])
     assert twin(x, t, c).shape == x.shape
@@ -188,8 +188,8 @@ def test_conditional_unet(name, opts):
 def test_conditional_unet_without_condition():
     rep, _ = CASES["D3"]
     m = randomise(eConditionalUnet1D(rep, None, 8, (6, 12, 12))).eval()
-    x = torch.randn(2, 8, rep.size)
-    check_equivariant_multi(lambda a: m(a, 3), [rep], rep, [x], [-1])
+    x = torch.randn(2, rep.size, 8)
+    check_equivariant_multi(lambda a: m(a, 3), [rep], rep, [x], [1], out_axis=1)
     torch.testing.assert_close(m.export()(x, 3), m(x, 3), rtol=1e-10, atol=1e-10)
 
 
@@ -197,15 +197,15 @@ def test_conditional_unet_errors():
     rep, cond = CASES["D3"]
     m = eConditionalUnet1D(rep, cond, 8, (6, 12, 12))
     with pytest.raises(ValueError, match="divisible by 2"):
-        m(torch.randn(1, 6, rep.size), 0, torch.randn(1, cond.size))
+        m(torch.randn(1, rep.size, 6), 0, torch.randn(1, cond.size))
     with pytest.raises(ValueError, match=r"cond must have shape \(B, 5\)"):
-        m(torch.randn(1, 8, rep.size), 0)
-    with pytest.raises(ValueError, match=r"sample must have shape \(B, T, 2\)"):
-        m(torch.randn(1, rep.size, 8), 0, torch.randn(1, cond.size))
+        m(torch.randn(1, rep.size, 8), 0)
+    with pytest.raises(ValueError, match=r"sample must have shape \(B, 2, T\)"):
+        m(torch.randn(1, 8, rep.size), 0, torch.randn(1, cond.size))
     with pytest.raises(ValueError, match="kernel_size must be odd"):
         eConditionalUnet1D(rep, cond, kernel_size=4)
     with pytest.raises(ValueError, match="built without cond_rep"):
-        eConditionalUnet1D(rep, None, 8, (6,))(torch.randn(1, 2, rep.size), 0, torch.randn(1, cond.size))
+        eConditionalUnet1D(rep, None, 8, (6,))(torch.randn(1, rep.size, 2), 0, torch.randn(1, cond.size))
 
 
 @pytest.mark.compile
@@ -213,7 +213,7 @@ def test_conditional_unet_compiles():
     torch.set_default_dtype(torch.float32)
     rep, cond = CASES["D3"]
     m = randomise(eConditionalUnet1D(rep, cond, 8, (6, 12))).to(torch.float32)
-    x, c = torch.randn(2, 4, rep.size), torch.randn(2, cond.size)
+    x, c = torch.randn(2, rep.size, 4), torch.randn(2, cond.size)
     ref = m(x, 2.0, c)
     compiled = torch.compile(m)
     out = compiled(x, 2.0, c)

@@ -165,15 +165,16 @@ class _UnetCore(torch.nn.Module):
     def forward(
         self, sample: torch.Tensor, timestep: torch.Tensor | float | int, cond: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """``sample`` ``(B, T, D_in)`` (``T`` divisible by ``2^(levels − 1)``), ``timestep`` a number or ``(B,)``,
-        ``cond`` ``(B, D_cond)`` (required when the model has a ``cond_rep``) → ``(B, T, D_in)``."""
+        """``sample`` ``(B, D_in, T)`` (channels first, ``T`` divisible by ``2^(levels − 1)``), ``timestep`` a
+        number or ``(B,)``, ``cond`` ``(B, D_cond)`` (required when the model has a ``cond_rep``) →
+        ``(B, D_in, T)``."""
         D = self.in_rep.size
-        if not isinstance(sample, torch.Tensor) or sample.ndim != 3 or sample.shape[-1] != D:
+        if not isinstance(sample, torch.Tensor) or sample.ndim != 3 or sample.shape[1] != D:
             raise ValueError(
-                f"sample must have shape (B, T, {D}), got "
+                f"sample must have shape (B, {D}, T) (channels first), got "
                 f"{tuple(sample.shape) if isinstance(sample, torch.Tensor) else type(sample).__name__}"
             )
-        B, T = sample.shape[:2]
+        B, T = sample.shape[0], sample.shape[2]
         if T % (2 ** (self.n_levels - 1)):
             raise ValueError(f"the horizon T={T} must be divisible by 2^(levels − 1) = {2 ** (self.n_levels - 1)}")
         if self.cond_rep is not None:
@@ -188,7 +189,7 @@ class _UnetCore(torch.nn.Module):
         feats = self.step_encoder(sinusoidal_embedding(timesteps(timestep, B, sample), self.dsed))
         if self.cond_encoder is not None:
             feats = torch.cat([feats, self.cond_encoder(cond)], dim=-1)
-        x = sample.transpose(1, 2)  # (B, D, T)
+        x = sample
         skips = []
         for res1, res2, down in self.down:
             x = res2(res1(x, feats, cond), feats, cond)
@@ -199,7 +200,7 @@ class _UnetCore(torch.nn.Module):
         for res1, res2, up in self.up:
             x = torch.cat([x, skips.pop()], dim=1)
             x = up(res2(res1(x, feats, cond), feats, cond))
-        return self.final(x).transpose(1, 2)
+        return self.final(x)
 
 
 _UNET_DOC = """
@@ -226,9 +227,9 @@ _UNET_DOC = """
 
     Notes
     -----
-    ``forward(sample, timestep, cond=None)``: ``sample`` ``(B, T, D_in)`` with ``T`` divisible by
-    ``2^(len(down_dims) − 1)``, ``timestep`` a number or ``(B,)``, ``cond`` ``(B, D_cond)`` → ``(B, T, D_in)``.
-    Inside, convolutions run on ``(B, C, T)``.
+    ``forward(sample, timestep, cond=None)``: ``sample`` ``(B, D_in, T)`` (channels first, as
+    ``torch.nn.Conv1d`` and symm-learning 0.8.1) with ``T`` divisible by ``2^(len(down_dims) − 1)``, ``timestep``
+    a number or ``(B,)``, ``cond`` ``(B, D_cond)`` → ``(B, D_in, T)``.
 """
 
 
