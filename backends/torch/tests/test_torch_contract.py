@@ -22,6 +22,7 @@ from symm_torch.nn import (
     eAffine,
     eBatchNorm1d,
     eConv1D,
+    eConvTranspose1d,
     eLayerNorm,
     eLinear,
     eRMSNorm,
@@ -35,6 +36,7 @@ D = REP.size
 CASES = {
     "eLinear": (lambda: eLinear(REP, G.regular_rep() * 2), (5, D), {}),
     "eConv1D": (lambda: eConv1D(REP, G.regular_rep(), 3, stride=2, padding=1, padding_mode="circular"), (2, D, 9), {}),
+    "eConvTranspose1d": (lambda: eConvTranspose1d(REP, G.regular_rep(), 3, stride=2, output_padding=1), (2, D, 5), {}),
     "Change2DisentangledBasis": (lambda: Change2DisentangledBasis(REP), (5, D), {}),
     "Change2DisentangledBasis-3d": (lambda: Change2DisentangledBasis(REP), (2, 4, D), {}),
     "Change2DisentangledBasis-axis1": (lambda: Change2DisentangledBasis(REP, axis=1), (2, D, 4), {}),
@@ -54,7 +56,9 @@ CASES = {
     "eRMSNorm": (lambda: eRMSNorm(REP), (5, D), {}),
     "eBatchNorm1d": (lambda: eBatchNorm1d(REP), (5, D), {}),
 }
-FEATURE_AXIS = {"eConv1D": -2, "Change2DisentangledBasis-axis1": 1, "IrrepSubspaceNormPooling-axis1": 1}  # else -1
+# the feature axis of each case's input (-1 where not listed)
+FEATURE_AXIS = {"eConv1D": -2, "eConvTranspose1d": -2, "Change2DisentangledBasis-axis1": 1}
+FEATURE_AXIS["IrrepSubspaceNormPooling-axis1"] = 1
 
 
 @pytest.fixture(params=list(CASES), ids=list(CASES))
@@ -93,7 +97,7 @@ def _ranked(name: str, x: torch.Tensor, ndim: int) -> torch.Tensor:
     """An input like ``x`` with ``ndim`` axes: leading axes added or dropped, the feature axis kept."""
     axis = FEATURE_AXIS.get(name, -1) % x.ndim
     feat = x.shape[axis]
-    if name == "eConv1D":  # (C, T) or (B, C, T)
+    if name.startswith("eConv"):  # (C, T) or (B, C, T)
         return x[0] if ndim == 2 else x
     if axis == x.ndim - 1:  # (..., D)
         return torch.randn(*[3, 2, 4][: ndim - 1], feat, generator=torch.Generator().manual_seed(2))
@@ -226,8 +230,6 @@ def test_torch_compile_same_outputs():
 
 def test_rep_arguments_in_rep_out_rep_with_silent_aliases():
     """Every module takes in_rep/out_rep; in_type/out_type (and y_type) keep working without a warning."""
-    from symm_torch.nn import eConvTranspose1d
-
     two = (REP, G.regular_rep())
     builders = {
         eLinear: {},
