@@ -170,3 +170,16 @@ def test_new_layers_take_field_types(escnn_group):
     yt = conv(xt)
     assert isinstance(yt, GeometricTensor) and yt.type == t_out and yt.tensor.shape == (2, t_out.size, 11)
     _check_escnn_equivariance(conv, t_in, xt)
+
+
+def test_dense_basis_modules_take_sequence_geometric_tensors(escnn_group):
+    """A GeometricTensor on GSpace1D is (B, D, T): its features are on axis 1 whatever the module's axis."""
+    gs = GSpace1D(escnn_group)
+    in_type = FieldType(gs, [escnn_group.regular_representation, *list(escnn_group.irreps())[1:]])
+    x = in_type(torch.randn(2, in_type.size, 5, dtype=torch.float64))
+    for cls in (IrrepSubspaceNormPooling, Change2DisentangledBasis):
+        module = cls(in_type).double()
+        y = module(x)
+        assert isinstance(y, GeometricTensor) and y.type == module.out_type and y.tensor.shape[::2] == (2, 5)
+        torch.testing.assert_close(y.tensor, module(x.tensor.transpose(1, 2)).transpose(1, 2))
+        _check_escnn_equivariance(module, in_type, x, tol=1e-10)
