@@ -3,9 +3,13 @@
 Task: D6 (order 12), regular-rep input and output, 3 hidden layers of about 256 units, batch 1024; one
 training step is forward + MSE backward + Adam. All ratios come from one run of this script.
 
+A second table times forward + backward of the sequence modules (eTransformerEncoderLayer and
+eConditionalUnet1D, D4) against their plain twins (``torch.nn`` layers of the same widths) and symm-learning
+0.8.1's modules.
+
 Run ``python benchmarks/bench_torch.py`` (``--quick`` for a CI-sized run, ``--threads N`` to pin torch's
-thread count). symm-learning and escnn rows need those packages (escnn needs numpy<2); without them the row
-says "not installed".
+thread count, ``--sequence-only`` for the second table alone). symm-learning and escnn rows need those
+packages (escnn needs numpy<2); without them the row says "not installed".
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps (CI-sized)")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--sequence-only", action="store_true", help="only the sequence-module table")
     args = parser.parse_args(argv)
     missing = [m for m in ("torch", "symm_torch") if importlib.util.find_spec(m) is None]
     if missing:
@@ -96,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     rounds, per_round = (5, 3) if args.quick else (15, 5)
     torch.manual_seed(0)
+    if args.sequence_only:
+        verdicts = _sequence_rows(rounds, per_round)
+        print(f"results: {verdicts.count('PASS')} PASS, {verdicts.count('FAIL')} FAIL")
+        return 0
 
     from symm_torch.models import EMLP
     from symm_torch.nn import eLinear
@@ -182,8 +191,92 @@ def main(argv: list[str] | None = None) -> int:
     )
     if missing:
         print(f"not installed, rows skipped: {', '.join(missing)} (escnn needs numpy<2)")
+    verdicts += _sequence_rows(rounds, per_round)
     print(f"results: {verdicts.count('PASS')} PASS, {verdicts.count('FAIL')} FAIL")
     return 0
+
+
+#: targets of the forward+backward time ratio of the equivariant sequence modules to their plain twins
+SEQUENCE_TARGETS = {"eTransformerEncoderLayer": 3.0, "eConditionalUnet1D": 3.0}
+
+
+def _fwd_bwd(model: Any, *args: Any) -> Callable[[], None]:
+    """One forward and backward pass (no optimizer): what the sequence rows time."""
+
+    def run() -> None:
+        model.zero_grad(set_to_none=True)
+        out = model(*args)
+        out = out[0] if isinstance(out, tuple) else out
+        out.square().mean().backward()
+
+    return run
+
+
+def _sequence_rows(rounds: int, per_round: int) -> list[str]:
+    """Forward+backward time of eTransformerEncoderLayer and eConditionalUnet1D against their plain twins (same
+    signature and widths) and, when importable, symm-learning 0.8.1's modules of the same sizes."""
+    import torch
+    from symm_torch.models import ConditionalUnet1D, eConditionalUnet1D
+    from symm_torch.nn import PlainTransformerEncoderLayer, eTransformerEncoderLayer
+
+    import symm
+
+    torch.manual_seed(0)
+    G = symm.groups.dihedral(4)
+    B, T, copies, heads = 32, 16, 8, 4
+    model_rep = G.regular_rep() * copies  # D = 64
+    x = torch.randn(B, T, model_rep.size)
+    layer_kw: dict[str, Any] = dict(dim_feedforward=4 * model_rep.size, dropout=0.0)
+    act_rep, cond_rep = G.regular_rep(), G.regular_rep() * 2
+    unet_kw: dict[str, Any] = dict(diffusion_step_embed_dim=32, down_dims=(64, 128))
+    s, c, t = torch.randn(B, act_rep.size, T), torch.randn(B, cond_rep.size), torch.randint(0, 100, (B,))
+    # module -> implementation -> (model, forward arguments)
+    groups: dict[str, dict[str, tuple[Any, tuple]]] = {
+        "eTransformerEncoderLayer": {
+            "symm_torch": (eTransformerEncoderLayer(model_rep, heads, **layer_kw), (x,)),
+            "plain twin": (PlainTransformerEncoderLayer(model_rep, heads, **layer_kw), (x,)),
+        },
+        "eConditionalUnet1D": {
+            "symm_torch": (eConditionalUnet1D(act_rep, cond_rep, **unet_kw), (s, t, c)),
+            "plain twin": (ConditionalUnet1D(act_rep, cond_rep, **unet_kw), (s, t, c)),
+        },
+    }
+    note = ""
+    try:
+        import escnn.group
+        from symm_learning.models import eConditionalUnet1D as SLUnet
+        from symm_learning.nn import eMultiheadAttention as SLAttention
+        from symm_learning.nn import eTransformerEncoderLayer as SLLayer
+    except ImportError:
+        note = "symm-learning 0.8.1 (needs escnn, numpy<2) not installed: its rows are skipped"
+    else:
+        Ge = escnn.group.dihedral_group(4)
+        reg = Ge.regular_representation
+        e_model = escnn.group.directsum([reg] * copies)
+        sl_layer = SLLayer(e_model, SLAttention(e_model, heads), **layer_kw)
+        groups["eTransformerEncoderLayer"]["symm-learning"] = (sl_layer, (x,))
+        sl_unet = SLUnet(reg, None, escnn.group.directsum([reg] * 2), kernel_size=3, **unet_kw)
+        groups["eConditionalUnet1D"]["symm-learning"] = (sl_unet, (s, t, None, c))
+    print()
+    print(
+        f"sequence modules, forward+backward: D4; encoder layer regular^{copies} (D={model_rep.size}), {heads} heads, "
+        f"batch {B}, T={T}; U-Net in regular, cond regular^2, down_dims {unet_kw['down_dims']}, T={T}"
+    )
+    print(f"{'module':26s} {'implementation':16s} {'ms':>8s} {'× twin':>7s} {'params':>8s}  {'target':>7s}  result")
+    verdicts = []
+    for name, impls in groups.items():
+        times = _interleaved({k: _fwd_bwd(m, *args) for k, (m, args) in impls.items()}, rounds, per_round)
+        base = times["plain twin"]
+        for impl, sec in times.items():
+            n = sum(p.numel() for p in impls[impl][0].parameters())
+            target = result = ""
+            if impl == "symm_torch":
+                target, result = f"≤ {SEQUENCE_TARGETS[name]}", verdict(sec / base, SEQUENCE_TARGETS[name])
+                verdicts.append(result)
+            print(f"{name:26s} {impl:16s} {sec * 1e3:8.2f} {sec / base:7.2f} {n:8d}  {target:>7s}  {result}".rstrip())
+    if note:
+        print(note)
+    return verdicts
 
 
 if __name__ == "__main__":
