@@ -119,6 +119,28 @@ def test_var_of_a_large_permutation_rep_is_diag_cov(backend, rng):
     backend.assert_close(v, np.diag(backend.to_numpy(symm.cov(backend.asarray(x), None, rep, correction=0))))
 
 
+@pytest.mark.parametrize("n", [40, 600])
+def test_both_routes_of_the_isotypic_projection(backend, rng, n):
+    """Few samples: only the isotypic blocks are formed from the rotated data; many: S is formed and rotated.
+    Both routes must give the augmented-data covariance and variance, auto and cross."""
+    from symm._engine import pair_plan
+    from symm._stats.moments import _blocks_pay
+
+    G = groups.cyclic(8)
+    rep_x = (G.regular_rep() * 4).change_basis(random_orthogonal(32, 21))
+    rep_y = (G.regular_rep() * 3 + G.trivial_rep(3)).change_basis(random_orthogonal(27, 22))
+    blocks = n < 100
+    assert _blocks_pay(pair_plan(rep_x, rep_x), n, auto=True) == blocks
+    assert _blocks_pay(pair_plan(rep_x, rep_y), n, auto=False) == blocks
+    x = rng.normal(size=(n, rep_x.size)) + 0.3
+    y = rng.normal(size=(n, rep_y.size)) - 0.2
+    xb, yb = backend.asarray(x), backend.asarray(y)
+    xh, yh = _host(backend, x), _host(backend, y)
+    backend.assert_close(symm.cov(xb, None, rep_x, correction=0), oracle_cov(xh, xh, rep_x, rep_x))
+    backend.assert_close(symm.cov(xb, yb, rep_x, rep_y, correction=0), oracle_cov(xh, yh, rep_x, rep_y))
+    backend.assert_close(symm.var(xb, rep_x, correction=0), augment(xh, rep_x).var(axis=0))
+
+
 # --------------------------------------------------------------------------------------------- equivariance
 
 

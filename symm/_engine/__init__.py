@@ -4,10 +4,12 @@
 and dtype and applies ``R``. The statistics, least squares and ``project_equivariant`` all go through here.
 """
 
-from symm._engine.plans import PairPlan, RepPlan, pair_plan, projection_gather, rep_plan
+from symm._engine.plans import PairPlan, RepPlan, block_layout, pair_plan, projection_gather, rep_plan
 from symm._engine.projection import (
+    BlockRoute,
     IsoProjection,
     PermProjection,
+    block_route,
     change_of_basis,
     invariant_projector,
     orbit_average,
@@ -15,10 +17,13 @@ from symm._engine.projection import (
 )
 
 __all__ = [
+    "BlockRoute",
     "IsoProjection",
     "PairPlan",
     "PermProjection",
     "RepPlan",
+    "block_layout",
+    "block_route",
     "change_of_basis",
     "invariant_projector",
     "orbit_average",

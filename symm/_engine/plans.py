@@ -21,7 +21,7 @@ import numpy as np
 from symm import _tolerances as tolerances
 from symm._rep import Rep, shared_components
 
-__all__ = ["PairPlan", "RepPlan", "pair_plan", "projection_gather", "rep_plan"]
+__all__ = ["PairPlan", "RepPlan", "block_layout", "block_tables", "pair_plan", "projection_gather", "rep_plan"]
 
 # Use the signed-permutation gather when |G| <= (D_x + D_y) * _PERM_RATIO: a gather of |G|·D_x·D_y entries is
 # then cheaper than the four dense D³ products of the isotypic route.
@@ -142,9 +142,60 @@ def projection_gather(rep_x: Rep, rep_y: Rep) -> tuple[np.ndarray, np.ndarray]:
     ``K`` are dropped and the rest padded to a common width ``t``.
     """
     dx, dy = rep_x.size, rep_y.size
-    zero = dx * dy
-    tables = []  # per component: row positions (P,), sources (P, t_k), weights (P, t_k)
-    for irrep, cx, cy in shared_components(rep_x, rep_y):
+
+    def flat(k: int, r: np.ndarray, c: np.ndarray, comp: tuple) -> np.ndarray:
+        _, cx, cy = comp
+        return (cy.slice.start + r) * dx + (cx.slice.start + c)
+
+    return _gather_tables(shared_components(rep_x, rep_y), dy * dx, flat)
+
+
+def block_layout(rep_x: Rep, rep_y: Rep) -> tuple[int, int, int]:
+    """``(k, B_y, B_x)``: the shared components of the pair, and the largest component sizes in each rep."""
+    shared = shared_components(rep_x, rep_y)
+    return (
+        len(shared),
+        max((cy.dim for _, _, cy in shared), default=1),
+        max((cx.dim for _, cx, _ in shared), default=1),
+    )
+
+
+def block_tables(rep_x: Rep, rep_y: Rep) -> dict[str, np.ndarray]:
+    """Host tables of ``R`` through the diagonal blocks ``Z_k = Q_{y,k}ᵀ S Q_{x,k}`` of the shared components.
+
+    The blocks live in a zero-padded stack of shape ``(k, B_y, B_x)`` (see :func:`block_layout`). Keys:
+    ``q_x`` (D_x, k·B_x) and ``q_y`` (D_y, k·B_y) hold each component's columns of ``Q``, zero-padded to
+    ``B``, so that ``x @ q_x`` is the stack of rotated blocks; ``idx`` (t·k·B_y·B_x,) and ``w``
+    (t, k·B_y·B_x) apply ``Π`` to the stack (flattened, a zero appended).
+    """
+    dx, dy = rep_x.size, rep_y.size
+    shared = shared_components(rep_x, rep_y)
+    k, by, bx = block_layout(rep_x, rep_y)
+    size = k * by * bx
+    cols_x = np.full((k, bx), dx, dtype=np.int64)
+    cols_y = np.full((k, by), dy, dtype=np.int64)
+    for c, (_, cx, cy) in enumerate(shared):
+        cols_x[c, : cx.dim] = np.arange(cx.slice.start, cx.slice.stop)
+        cols_y[c, : cy.dim] = np.arange(cy.slice.start, cy.slice.stop)
+
+    def flat(k_: int, r: np.ndarray, c: np.ndarray, comp: tuple) -> np.ndarray:
+        return k_ * by * bx + r * bx + c
+
+    idx, w = _gather_tables(shared, size, flat)
+
+    def padded(rep: Rep, cols: np.ndarray) -> np.ndarray:
+        q = np.concatenate((rep.change_of_basis, np.zeros((rep.size, 1))), axis=1)
+        return q[:, cols.reshape(-1)]
+
+    return {"q_x": padded(rep_x, cols_x), "q_y": padded(rep_y, cols_y), "idx": idx, "w": w}
+
+
+def _gather_tables(shared: list, size: int, flat) -> tuple[np.ndarray, np.ndarray]:
+    """``Π`` as a weighted gather in a frame of ``size`` entries where ``flat(k, r, c, comp)`` places row ``r``
+    and column ``c`` of component ``k`` (local coordinates); index ``size`` is the appended zero."""
+    tables = []  # per component: output positions (P,), sources (P, t_k), weights (P, t_k)
+    for k, comp in enumerate(shared):
+        irrep, cx, cy = comp
         d = irrep.dim
         E = irrep.endomorphism_basis
         kern = (np.einsum("bij,bkl->ijkl", E, E) / d).reshape(d * d, d * d)  # rows (α, β), columns (γ, δ)
@@ -154,17 +205,17 @@ def projection_gather(rep_x: Rep, rep_y: Rep) -> tuple[np.ndarray, np.ndarray]:
         wk = np.take_along_axis(kern, order, axis=1)
         gam, dlt = np.divmod(order, d)
         alpha, beta = np.divmod(np.arange(d * d), d)
-        rows = cy.slice.start + d * np.arange(cy.multiplicity)[:, None, None]  # first row of copy i
-        cols = cx.slice.start + d * np.arange(cx.multiplicity)[None, :, None]  # first column of copy j
-        pos = (rows + alpha) * dx + (cols + beta)  # (m_y, m_x, d²)
-        src = (rows[..., None] + gam) * dx + (cols[..., None] + dlt)  # (m_y, m_x, d², t_k)
-        src = np.where(wk != 0.0, src, zero)
+        rows = d * np.arange(cy.multiplicity)[:, None, None]  # first row of copy i, local to the component
+        cols = d * np.arange(cx.multiplicity)[None, :, None]  # first column of copy j
+        pos = flat(k, rows + alpha, cols + beta, comp)  # (m_y, m_x, d²)
+        src = flat(k, rows[..., None] + gam, cols[..., None] + dlt, comp)  # (m_y, m_x, d², t_k)
+        src = np.where(wk != 0.0, src, size)
         tables.append((pos.reshape(-1), src.reshape(-1, t_k), np.broadcast_to(wk, src.shape).reshape(-1, t_k)))
     t = max((src.shape[1] for _, src, _ in tables), default=1)
-    # reduction-major layout (t, D_y·D_x): summing over the leading axis is several times faster than over a
+    # reduction-major layout (t, size): summing over the leading axis is several times faster than over a
     # short trailing one
-    idx = np.full((t, dx * dy), zero, dtype=np.int64)
-    w = np.zeros((t, dx * dy))
+    idx = np.full((t, size), size, dtype=np.int64)
+    w = np.zeros((t, size))
     for pos, src, wt in tables:
         idx[: src.shape[1], pos] = src.T
         w[: src.shape[1], pos] = wt.T

@@ -12,13 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from symm._engine.plans import PairPlan, rep_plan
+from symm._engine.plans import PairPlan, block_layout, block_tables, rep_plan
 from symm._rep import Rep
 from symm._xp import constant, device_of, gather, hashable_key
 
 __all__ = [
+    "BlockRoute",
     "IsoProjection",
     "PermProjection",
+    "block_route",
     "change_of_basis",
     "invariant_projector",
     "orbit_average",
@@ -92,6 +94,56 @@ class IsoProjection:
         return self.xp.sum((self.qx @ P) * self.qx, axis=1)
 
 
+@dataclass(frozen=True)
+class BlockRoute:
+    """``Π(Q_yᵀ S Q_x)`` for ``S = (Y − ν)ᵀ(X − μ)``, forming only the diagonal blocks of the shared components.
+
+    The blocks are ``Z_k = ((Y − ν) Q_{y,k})ᵀ ((X − μ) Q_{x,k})``: ``N·(D_x·k·B_x + k·B_y·B_x)`` work instead of
+    the ``N·D_y·D_x + D_y D_x (D_x + D_y)`` of forming ``S`` and rotating it. They sit in a zero-padded stack
+    ``(k, B_y, B_x)``; see :func:`symm._engine.plans.block_tables`.
+    """
+
+    xp: Any
+    shape: tuple[int, int, int]
+    dims: tuple[int, int]
+    q_x: Any
+    q_y: Any
+    idx: Any
+    w: Any
+    zero: Any
+
+    def rotate(self, x: Any, mu: Any, *, y: bool = False) -> Any:
+        """``(x − μ) Q_k`` for every shared component, stacked as (k, N, B): ``x`` is (N, D), ``μ`` (D,)."""
+        q = self.q_y if y else self.q_x
+        k, b = self.shape[0], self.shape[1 if y else 2]
+        xb = x @ q - mu @ q
+        return self.xp.permute_dims(self.xp.reshape(xb, (x.shape[0], k, b)), (1, 0, 2))
+
+    def project(self, xb: Any, yb: Any = None) -> Any:
+        """``Π(Z_k)`` stacked (k, B_y, B_x), with ``Z_k = yb_kᵀ xb_k`` (``yb=None``: ``xb``)."""
+        xp = self.xp
+        Z = xp.matrix_transpose(xb if yb is None else yb) @ xb
+        flat = xp.concat((xp.reshape(Z, (-1,)), self.zero))
+        g = xp.reshape(gather(flat, self.idx), self.w.shape)
+        return xp.reshape(xp.sum(g * self.w, axis=0), self.shape)
+
+    def expand(self, Zb: Any) -> Any:
+        """``Σ_k Q_{y,k} Zb_k Q_{x,k}ᵀ`` (D_y, D_x): the stack back in the original bases."""
+        xp = self.xp
+        k, by, bx = self.shape
+        dy = self.dims[0]
+        qy = xp.permute_dims(xp.reshape(self.q_y, (dy, k, by)), (1, 0, 2))  # (k, D_y, B_y)
+        left = xp.reshape(xp.permute_dims(qy @ Zb, (1, 0, 2)), (dy, k * bx))  # row blocks Q_{y,k} Zb_k
+        return left @ xp.matrix_transpose(self.q_x)
+
+    def diag(self, Zb: Any) -> Any:
+        """``diag(Q_x P Q_xᵀ)`` (D_x,) for an auto-covariance whose isotypic blocks are the stack ``Zb``."""
+        xp = self.xp
+        k, _, b = self.shape
+        qb = xp.permute_dims(xp.reshape(self.q_x, (self.dims[1], k, b)), (1, 0, 2))  # (k, D_x, B_x)
+        return xp.sum((qb @ Zb) * qb, axis=(0, 2))
+
+
 def projection(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> PermProjection | IsoProjection:
     """The device form of ``plan`` for ``(xp, dev, dt)``, cached on the plan."""
     key = ("projection", xp.__name__, hashable_key(dev), dt)
@@ -155,3 +207,28 @@ def orbit_average(rep: Rep, xp: Any, dev: Any, dt: Any) -> Any:
     """``(1/|G|) Σ_g |ρ(g)|`` (D, D) of a signed permutation rep on ``(xp, dev, dt)``: ``diag R(S)`` is
     ``diag(S) @`` this matrix."""
     return constant(rep, "orbit_average", lambda: rep_plan(rep).orbit_average(), xp, dev, dt)
+
+
+def block_route(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> BlockRoute:
+    """The :class:`BlockRoute` of ``plan`` on ``(xp, dev, dt)``, cached on the plan."""
+    key = ("blocks", xp.__name__, hashable_key(dev), dt)
+    hit = plan.device.get(key)
+    if hit is not None:
+        return hit
+    rep_x, rep_y = plan.reps()
+    tabs = plan.host.get("blocks")
+    if tabs is None:
+        tabs = plan.host["blocks"] = block_tables(rep_x, rep_y)
+    i64 = xp.int64
+    out = BlockRoute(
+        xp,
+        block_layout(rep_x, rep_y),
+        (rep_y.size, rep_x.size),
+        constant(plan, "blocks.q_x", lambda: tabs["q_x"], xp, dev, dt),
+        constant(plan, "blocks.q_y", lambda: tabs["q_y"], xp, dev, dt),
+        constant(plan, "blocks.idx", lambda: tabs["idx"], xp, dev, i64),
+        constant(plan, "blocks.w", lambda: tabs["w"], xp, dev, dt),
+        constant(plan, "zero", lambda: np.zeros(1), xp, dev, dt),
+    )
+    plan.device[key] = out
+    return out

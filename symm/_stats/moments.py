@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from symm._engine import invariant_projector, orbit_average, pair_plan, projection
+from symm._engine import (
+    PairPlan,
+    block_layout,
+    block_route,
+    invariant_projector,
+    orbit_average,
+    pair_plan,
+    projection,
+)
 from symm._rep import Rep
 from symm._validate import check_correction, check_rep, check_samples, n_samples, prepare
 from symm._xp import column_mean, column_sum, device_of, namespace_of
@@ -90,8 +98,17 @@ def cov(x: Any, y: Any = None, rep_x: Rep | None = None, rep_y: Rep | None = Non
     xp, x, y, rep_x, rep_y = prepare(x, y, rep_x, rep_y)
     n = n_samples(x)
     correction = check_correction(correction, n)
-    proj = projection(pair_plan(rep_x, rep_y), xp, device_of(x), x.dtype)
+    plan = pair_plan(rep_x, rep_y)
+    dev, dt = device_of(x), x.dtype
+    proj = projection(plan, xp, dev, dt)
     xbar = column_mean(x, xp)
+    if _blocks_pay(plan, n, auto=y is None):
+        route = block_route(plan, xp, dev, dt)
+        xb = route.rotate(x, xbar @ invariant_projector(rep_x, xp, dev, dt))
+        yb = None
+        if y is not None:
+            yb = route.rotate(y, column_mean(y, xp) @ invariant_projector(rep_y, xp, dev, dt), y=True)
+        return route.expand(route.project(xb, yb)) / (n - correction)
     xc = x - xbar
     if y is None:
         ybar, yc = xbar, xc
@@ -100,6 +117,21 @@ def cov(x: Any, y: Any = None, rep_x: Rep | None = None, rep_y: Rep | None = Non
         yc = y - ybar
     S = _centred_moment(xc, yc, xbar, ybar, proj.comp_x, proj.comp_y, n, xp)
     return proj.reynolds(S) / (n - correction)
+
+
+def _blocks_pay(plan: PairPlan, n: int, *, auto: bool) -> bool:
+    """Whether forming only the isotypic blocks from the rotated data, ``N·(D_x² [+ D_y²] + k·B_y·B_x)``
+    multiply-adds, costs less than forming ``S`` and rotating it, ``N·D_y·D_x + D_y·D_x·(D_x + D_y)``.
+    Small ``N`` next to ``D`` (the per-call regime of training loops) takes the blocks."""
+    if plan.use_perm:
+        return False
+    layout = plan.host.get("layout")
+    if layout is None:
+        layout = plan.host["layout"] = block_layout(*plan.reps())
+    k, by, bx = layout
+    dx, dy = plan.px.size, plan.py.size
+    data = n * (dx * dx + (0 if auto else dy * dy) + k * by * bx)
+    return data < n * dy * dx + dy * dx * (dx + dy)
 
 
 def _centred_moment(xc: Any, yc: Any, xbar: Any, ybar: Any, comp_x: Any, comp_y: Any, n: int, xp: Any) -> Any:
@@ -172,6 +204,9 @@ def var_mean(x: Any, rep: Rep, *, correction: float = 1) -> tuple[Any, Any]:
         a = xbar @ proj.comp_x
         v = _centred_sum_squares(x, xbar, xp) + n * (a * a)
         out = v @ orbit_average(rep, xp, dev, dt)
+    elif _blocks_pay(plan, n, auto=True):
+        route = block_route(plan, xp, dev, dt)
+        out = route.diag(route.project(route.rotate(x, xbar @ invariant_projector(rep, xp, dev, dt))))
     else:
         xc = x - xbar
         out = proj.reynolds_diag(_centred_moment(xc, xc, xbar, xbar, proj.comp_x, proj.comp_x, n, xp))
