@@ -65,6 +65,9 @@ def _check_axis(axis: Any) -> int | None:
 class _DenseBasisModule(EquivariantModule):
     """Shared input handling of the two modules below: features on ``axis`` (default last), any rank."""
 
+    axis = -1
+    _axis_given = False  # class defaults: modules pickled before ``axis`` existed read inputs as built without it
+
     def __init__(self, in_rep: Any, axis: int | None, in_type: Any) -> None:
         super().__init__(in_rep, in_type=in_type, required=("in_rep",))
         self._axis_given = _check_axis(axis) is not None
