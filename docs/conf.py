@@ -218,6 +218,7 @@ API_SECTIONS: list[tuple[str, list[str]]] = [
             "invariant_orthogonal_projector",
             "invariant_sym_dim",
             "hom_basis",
+            "HomBasis",
             "hom_dim",
             "to_isotypic",
             "from_isotypic",

@@ -8,6 +8,7 @@ and array-api-strict and return results in the input's namespace, device and dty
 
 from symm import groups, testing
 from symm._group import Group
+from symm._hom_basis import HomBasis
 from symm._isotypic import from_isotypic, irrep_norms, to_isotypic
 from symm._linalg import (
     hom_basis,
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Group",
+    "HomBasis",
     "Irrep",
     "IsotypicComponent",
     "Rep",

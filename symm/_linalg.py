@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from symm._engine import invariant_projector, pair_plan, projection
+from symm._hom_basis import HomBasis
 from symm._rep import Rep, common_group, shared_components
 from symm._validate import check_rep
 from symm._xp import as_float_array, device_of, namespace_of
@@ -86,10 +85,12 @@ def invariant_sym_dim(rep: Rep) -> int:
     )
 
 
-def hom_basis(rep_x: Rep, rep_y: Rep) -> np.ndarray:
-    """A Frobenius-orthonormal basis of ``Hom_G(ρ_x, ρ_y)``, shape (hom_dim, D_y, D_x), NumPy float64.
+def hom_basis(rep_x: Rep, rep_y: Rep) -> HomBasis:
+    """A Frobenius-orthonormal basis of ``Hom_G(ρ_x, ρ_y)``, in factored form (:class:`symm.HomBasis`).
 
-    Element ``(k, i, j, b)`` is ``Q_y[:, copy i of k] E_b Q_x[:, copy j of k]ᵀ / sqrt(d_k)``.
+    Element ``(k, i, j, b)`` is ``Q_y[:, copy i of k] E_b Q_x[:, copy j of k]ᵀ / sqrt(d_k)``. The basis takes
+    ``O(D_y·D_x)`` memory: ``B.expand(θ)`` builds ``Σ_k θ_k B_k`` and ``B.project(W)`` the coefficients
+    ``⟨B_k, W⟩``; ``B.dense()`` (or ``np.asarray(B)``) gives the stack of shape (hom_dim, D_y, D_x).
 
     Examples
     --------
@@ -98,20 +99,13 @@ def hom_basis(rep_x: Rep, rep_y: Rep) -> np.ndarray:
     >>> B = symm.hom_basis(G.regular_rep(), G.regular_rep())
     >>> B.shape
     (4, 4, 4)
+    >>> B.dense().shape
+    (4, 4, 4)
     """
+    check_rep(rep_x, "rep_x")
+    check_rep(rep_y, "rep_y")
     rep_x, rep_y = common_group(rep_x, rep_y, ("rep_x", "rep_y"))
-    out = []
-    qx, qy = rep_x.change_of_basis, rep_y.change_of_basis
-    for irrep, cx, cy in shared_components(rep_x, rep_y):
-        d = irrep.dim
-        for i in range(cy.multiplicity):
-            left = qy[:, cy.slice.start + i * d : cy.slice.start + (i + 1) * d]
-            for j in range(cx.multiplicity):
-                right = qx[:, cx.slice.start + j * d : cx.slice.start + (j + 1) * d]
-                out.extend(left @ e @ right.T / np.sqrt(d) for e in irrep.endomorphism_basis)
-    if not out:
-        return np.zeros((0, rep_y.size, rep_x.size))
-    return np.stack(out)
+    return HomBasis(rep_x, rep_y)
 
 
 def project_equivariant(A: Any, rep_x: Rep, rep_y: Rep) -> Any:

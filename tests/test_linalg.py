@@ -84,7 +84,7 @@ def test_hom_dim_is_character_inner_product(pair):
 
 def test_hom_basis_is_an_orthonormal_basis_of_the_commutant(pair):
     rx, ry = pair
-    B = symm.hom_basis(rx, ry)
+    B = symm.hom_basis(rx, ry).dense()
     n = symm.hom_dim(rx, ry)
     assert B.shape == (n, ry.size, rx.size)
     flat = B.reshape(n, ry.size * rx.size)
@@ -178,10 +178,66 @@ def test_project_equivariant_is_the_orthogonal_projection(pair, rng):
     """R(A) = Σ_b <B_b, A> B_b over the orthonormal hom_basis, and A - R(A) ⟂ Hom_G."""
     rx, ry = pair
     A = rng.standard_normal((ry.size, rx.size))
-    B = symm.hom_basis(rx, ry)
+    B = symm.hom_basis(rx, ry).dense()
     R = symm.project_equivariant(A, rx, ry)
     np.testing.assert_allclose(R, np.tensordot(np.tensordot(B, A, axes=2), B, axes=1), atol=1e-10)
     np.testing.assert_allclose(np.tensordot(B, A - R, axes=2), 0.0, atol=1e-10)
+
+
+def test_hom_basis_expand_and_project_are_the_dense_maps(pair, rng):
+    """expand(θ) = Σ θ_k B_k and project(W) = (⟨B_k, W⟩)_k, against the dense stack; expand∘project = R."""
+    rx, ry = pair
+    B = symm.hom_basis(rx, ry)
+    dense = B.dense()
+    theta = rng.standard_normal((2, len(B)))
+    np.testing.assert_allclose(B.expand(theta), np.einsum("bk,kij->bij", theta, dense), atol=1e-10)
+    W = rng.standard_normal((3, ry.size, rx.size))
+    np.testing.assert_allclose(B.project(W), np.einsum("kij,bij->bk", dense, W), atol=1e-10)
+    np.testing.assert_allclose(B.expand(B.project(W)), symm.project_equivariant(W, rx, ry), atol=1e-10)
+    for k in range(len(B)):
+        np.testing.assert_allclose(B[k], dense[k], atol=1e-12)
+    np.testing.assert_array_equal(np.asarray(B), dense)
+
+
+def test_hom_basis_on_every_backend(backend, rng):
+    G = groups.dicyclic(3)
+    rx, ry = rotated(G.regular_rep(), 3), G.natural_rep("quaternion") * 2
+    B = symm.hom_basis(rx, ry)
+    W = rng.standard_normal((ry.size, rx.size))
+    theta = B.project(backend.asarray(W))
+    backend.check_array(theta)
+    out = B.expand(theta)
+    backend.check_array(out)
+    backend.assert_close(out, symm.project_equivariant(W, rx, ry))
+
+
+def test_hom_basis_is_factored_and_small():
+    """C8 regular × 64 (D = 512): the dense stack would take 68 GB; the basis takes O(D²)."""
+    import tracemalloc
+
+    rep = groups.cyclic(8).regular_rep() * 64
+    _ = rep.isotypic_components
+    tracemalloc.start()
+    try:
+        B = symm.hom_basis(rep, rep)
+        A = B.expand(np.ones(len(B)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert B.shape == (32768, 512, 512)
+    assert peak < 64 * 2**20
+    np.testing.assert_allclose(rep(1) @ A, A @ rep(1), atol=1e-9)
+
+
+def test_hom_basis_ndarray_attributes_warn():
+    B = symm.hom_basis(groups.cyclic(3).regular_rep(), groups.cyclic(3).regular_rep())
+    with pytest.warns(DeprecationWarning, match=r"\.dense\(\)"):
+        flat = B.reshape(3, 9)
+    np.testing.assert_array_equal(flat, B.dense().reshape(3, 9))
+    with pytest.raises(ValueError, match=r"coefficients must have shape \(\.\.\., 3\)"):
+        B.expand(np.ones(4))
+    with pytest.raises(ValueError, match=r"W must have shape \(\.\.\., 3, 3\)"):
+        B.project(np.ones((3, 4)))
 
 
 def test_project_equivariant_keeps_every_endomorphism_coefficient():
@@ -191,7 +247,7 @@ def test_project_equivariant_keeps_every_endomorphism_coefficient():
         (groups.quaternion(), groups.quaternion().natural_rep("quaternion") * 2),
     ]:
         rot = rotated(rep, 9)
-        B = symm.hom_basis(rot, rot)
+        B = symm.hom_basis(rot, rot).dense()
         A = np.tensordot(np.random.default_rng(0).standard_normal(len(B)), B, axes=1)
         np.testing.assert_allclose(symm.project_equivariant(A, rot, rot), A, atol=1e-10)
         assert symm.hom_dim(rot, rot) == (20 if G.order == 5 else 16)  # C5: 2²·1 + 2·(2²·2); Q8: 2²·4

@@ -253,7 +253,7 @@ def test_mixed_devices_raise(rng):
 
 def _dof_brute_force(rep):
     """Dimension of the symmetric matrices in Hom_G(ρ, ρ), from hom_basis."""
-    B = symm.hom_basis(rep, rep)
+    B = symm.hom_basis(rep, rep).dense()
     sym = (B + np.transpose(B, (0, 2, 1))).reshape(len(B), -1)
     return int(np.linalg.matrix_rank(sym, tol=1e-8))
 
