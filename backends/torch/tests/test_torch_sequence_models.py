@@ -19,8 +19,6 @@ from symm_torch.models import (
     eTimeCNNEncoder,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-
 
 def cases() -> dict[str, tuple[symm.Rep, symm.Rep]]:
     """(in_rep, cond_rep): a standard rep of D3, a C3 rep, and every C4 irrep in a scrambled basis."""
