@@ -334,3 +334,16 @@ def test_encoder_layer_compiles():
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
     out.square().sum().backward()
     assert all(p.grad is not None for p in layer.parameters())
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_attention_without_invariant_subspace(bias):
+    """A rep with no trivial copy has no invariant bias: the export is a bias-free torch.nn.MultiheadAttention."""
+    G = symm.groups.cyclic(3)
+    rep = _random_basis(G.irreps()[1] * 2)
+    m = randomise(eMultiheadAttention(rep, 2, bias=bias)).eval()
+    x = torch.randn(B, L, rep.size)
+    assert_equivariant(lambda z: m(z, is_causal=True)[0], rep, rep, x)
+    ex = m.export()
+    assert ex.in_proj_bias is None
+    torch.testing.assert_close(ex(x, x, x)[0], m(x)[0], rtol=1e-10, atol=1e-10)

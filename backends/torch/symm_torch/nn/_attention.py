@@ -452,8 +452,8 @@ class eMultiheadAttention(_AttentionCore, EquivariantModule):
                 mha.in_proj_weight.copy_(w_in)
                 mha.out_proj.weight.copy_(w_out)
                 if has_bias:
-                    mha.in_proj_bias.copy_(b_in if b_in is not None else torch.zeros(3 * D))
-                    mha.out_proj.bias.copy_(b_out if b_out is not None else torch.zeros(D))
+                    mha.in_proj_bias.copy_(b_in if b_in is not None else torch.zeros_like(mha.in_proj_bias))
+                    mha.out_proj.bias.copy_(b_out if b_out is not None else torch.zeros_like(mha.out_proj.bias))
             return mha.train(self.training)
         twin = PlainMultiheadAttention(
             self.in_rep,
