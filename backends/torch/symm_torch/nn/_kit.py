@@ -117,7 +117,8 @@ class Kit:
         return PlainPositionalEmbedding(rep, max_len) if self.plain else InvariantPositionalEmbedding(rep, max_len)
 
     def mlp(self, in_rep: symm.Rep, out_rep: symm.Rep, hidden_units: Sequence[int], act: Any = "ReLU"):
-        """EMLP, or IMLP when ``out_rep`` is trivial (``(B, D_in) → (B, D_out)``); plain: an MLP of those widths."""
+        """EMLP, or IMLP when ``out_rep`` is trivial (``(B, D_in) → (B, D_out)``); plain: an MLP of the same hidden
+        widths (no pooling: the twin's last hidden layer feeds the output layer directly)."""
         from symm_torch.models._mlp import EMLP, IMLP  # here: symm_torch.models imports the sequence models
 
         trivial_out = all(irr is out_rep.group.irreps()[0] for irr in out_rep.irreps)
@@ -126,10 +127,7 @@ class Kit:
                 return IMLP(in_rep, out_rep.size, hidden_units, activation=activation(act))
             return EMLP(in_rep, out_rep, hidden_units, activation=activation(act))
         G = in_rep.group
-        widths = [in_rep.size, *[regular_rep(G, u).size for u in hidden_units]]
-        if trivial_out:  # IMLP pools the irreducible copies of its last hidden layer before the head
-            widths[-1] = len(regular_rep(G, hidden_units[-1]).irreps)
-        widths.append(out_rep.size)
+        widths = [in_rep.size, *[regular_rep(G, u).size for u in hidden_units], out_rep.size]
         layers: list[torch.nn.Module] = []
         for i in range(len(widths) - 1):
             layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
