@@ -43,6 +43,9 @@ class Decomposition:
     components: tuple[IsotypicComponent, ...]
 
 
+_Decomposition = Decomposition  # the name in pickles made before 0.1's layout change; they still load
+
+
 class Rep:
     """A real orthogonal representation ``ρ: G → O(D)``, given by the images of the group's generators.
 

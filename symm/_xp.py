@@ -24,6 +24,7 @@ __all__ = [
     "gather",
     "hashable_key",
     "namespace_of",
+    "to_float",
     "to_namespace",
 ]
 
@@ -166,3 +167,10 @@ def gather(flat: Any, idx: Any) -> Any:
     if flat.ndim == 1:
         return flat[idx]
     return array_api_compat.array_namespace(flat).take(flat, idx, axis=-1)
+
+
+def to_float(a: Any) -> float:
+    """A 0-d array as a Python float (a torch tensor that requires grad is detached first, silently)."""
+    if hasattr(a, "detach"):
+        a = a.detach()
+    return float(a)

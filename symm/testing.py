@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from symm._rep import Rep, common_group
-from symm._xp import constant, device_of, namespace_of
+from symm._xp import constant, device_of, namespace_of, to_float
 
 __all__ = ["assert_equivariant", "openblas_kernels"]
 
@@ -64,7 +64,7 @@ def assert_equivariant(
     atol = 0.0 if atol is None else atol
     dev = device_of(x)
     y = f(x)
-    ref_scale = float(xp.max(xp.abs(y))) if y.size else 0.0
+    ref_scale = to_float(xp.max(xp.abs(y))) if y.size else 0.0
     if x.shape[axis] != rep_in.size:
         raise ValueError(f"x has {x.shape[axis]} features on axis {axis}, but rep_in has size {rep_in.size}")
 
@@ -77,7 +77,7 @@ def assert_equivariant(
         r_out = constant(rep_out, ("rho", g), lambda g=g: rep_out(g), xp, dev, y.dtype)
         lhs = f(act(r_in, x))
         rhs = act(r_out, y)
-        err = float(xp.max(xp.abs(lhs - rhs))) if y.size else 0.0
+        err = to_float(xp.max(xp.abs(lhs - rhs))) if y.size else 0.0
         if not err <= atol + rtol * max(ref_scale, 1.0):
             raise AssertionError(
                 f"not equivariant at group element {g} of {group.name}: max |f(ρ_in(g)x) - ρ_out(g)f(x)| = "

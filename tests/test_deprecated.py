@@ -25,3 +25,15 @@ def test_plugin_info_loaded_warns():
     object.__setattr__(info, "_is_loaded", True)
     with pytest.warns(DeprecationWarning, match="load()"):
         assert info.loaded == {"name": "fake"}
+
+
+def test_pickles_naming_the_old_decomposition_class_load():
+    """Reps pickled before the layout change name ``symm._rep._Decomposition``; they still load."""
+    import pickle
+
+    rep = groups.dihedral(3).regular_rep()
+    _ = rep.isotypic_components
+    old = pickle.dumps(rep, protocol=0).replace(b"\nDecomposition\n", b"\n_Decomposition\n")
+    assert b"_Decomposition" in old
+    back = pickle.loads(old)
+    np.testing.assert_allclose(back.change_of_basis, rep.change_of_basis)
