@@ -16,7 +16,8 @@ import symm
 import torch
 
 from symm_torch._reps import as_rep, check_same_group
-from symm_torch.nn._attention import causal_mask
+from symm_torch.models._mlp import EMLP, IMLP
+from symm_torch.nn._attention import InvariantPositionalEmbedding, PlainPositionalEmbedding, causal_mask
 from symm_torch.nn._base import EquivariantModule
 from symm_torch.nn._kit import Kit, activation, check_int, check_prob, export_children, regular_rep
 from symm_torch.nn._transformer import (
@@ -30,7 +31,14 @@ from symm_torch.nn._transformer import (
     eTransformerEncoderLayer,
 )
 
-__all__ = ["CondTransformer", "TimeCNNEncoder", "eCondTransformer", "eTimeCNNEncoder", "sinusoidal_embedding"]
+__all__ = [
+    "CondTransformer",
+    "TimeCNNEncoder",
+    "eCondTransformer",
+    "eTimeCNNEncoder",
+    "head_mlp",
+    "sinusoidal_embedding",
+]
 
 POS_ENCODINGS = ("absolute", "relative", "rotary", "none")
 _PLAIN_TRANSFORMER = (
@@ -66,6 +74,24 @@ def timesteps(step: Any, batch: int, like: torch.Tensor) -> torch.Tensor:
     if t.shape != (batch,):
         raise ValueError(f"the time step must be a number or a tensor of shape (B,) = ({batch},), got {tuple(t.shape)}")
     return t
+
+
+def head_mlp(plain: bool, in_rep: symm.Rep, out_rep: symm.Rep, hidden_units: Sequence[int], act: Any = "ReLU"):
+    """EMLP, or IMLP when ``out_rep`` is trivial (``(B, D_in) → (B, D_out)``); plain: an MLP of the same hidden
+    widths (no pooling: the twin's last hidden layer feeds the output layer directly)."""
+    trivial_out = all(irr is out_rep.group.irreps()[0] for irr in out_rep.irreps)
+    if not plain:
+        if trivial_out:
+            return IMLP(in_rep, out_rep.size, hidden_units, activation=activation(act))
+        return EMLP(in_rep, out_rep, hidden_units, activation=activation(act))
+    G = in_rep.group
+    widths = [in_rep.size, *[regular_rep(G, u).size for u in hidden_units], out_rep.size]
+    layers: list[torch.nn.Module] = []
+    for i in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
+        if i < len(widths) - 2:
+            layers.append(activation(act))
+    return torch.nn.Sequential(*layers)
 
 
 def _out_rep(out_rep: Any, group: symm.Group, name: str = "out_rep") -> symm.Rep:
@@ -122,7 +148,7 @@ class _TimeCNNCore(torch.nn.Module):
         self.time_horizon_out = T
         self.convs = torch.nn.Sequential(*convs)
         head_in = symm.direct_sum(*([prev] * T), *([rep] if self.append_last_frame else []))
-        self.head = kit.mlp(head_in, out, list(mlp_hidden), activation)
+        self.head = head_mlp(self._plain, head_in, out, list(mlp_hidden), activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` ``(B, D_in, T)`` (``T = time_horizon``, channels first as in ``torch.nn.Conv1d``) →
@@ -266,8 +292,9 @@ class _CondTransformerCore(torch.nn.Module):
         # the invariant time step enters the invariant subspace of the model rep: Hom_G(trivial^k, ρ_model)
         self.time_emb = kit.linear(G.trivial_rep(self.time_embedding_dim), model)
         if pos_encoding == "absolute":
-            self.pos_emb = kit.positional(model, self.in_horizon)
-            self.cond_pos_emb = kit.positional(model, n_cond_tokens)
+            pos = PlainPositionalEmbedding if self._plain else InvariantPositionalEmbedding
+            self.pos_emb = pos(model, self.in_horizon)
+            self.cond_pos_emb = pos(model, n_cond_tokens)
         self.drop = torch.nn.Dropout(check_prob(p_drop_emb, "p_drop_emb"))
         attn: dict[str, Any] = {}
         if pos_encoding == "relative":

@@ -20,7 +20,7 @@ import symm
 import torch
 
 from symm_torch._reps import as_rep, check_same_group
-from symm_torch.models._sequence import sinusoidal_embedding, timesteps
+from symm_torch.models._sequence import head_mlp, sinusoidal_embedding, timesteps
 from symm_torch.nn._base import EquivariantModule
 from symm_torch.nn._kit import Kit, activation, check_int, export_children, regular_rep
 
@@ -135,7 +135,7 @@ class _UnetCore(torch.nn.Module):
         self.cond_encoder = None
         if cond is not None:
             ced = dsed if cond_embed_dim is None else check_int(cond_embed_dim, "cond_embed_dim")
-            self.cond_encoder = kit.mlp(cond, G.trivial_rep(ced), [max(ced, 2 * G.order)], "Mish")
+            self.cond_encoder = head_mlp(self._plain, cond, G.trivial_rep(ced), [max(ced, 2 * G.order)], "Mish")
             film_dim += ced
         reps = [rep] + [regular_rep(G, d) for d in dims]
         self.n_levels = len(dims)

@@ -11,7 +11,6 @@ plain twin are the same core with the two kits, so an ablation changes nothing b
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
 from typing import Any
 
 import symm
@@ -109,31 +108,6 @@ class Kit:
         has_triv = rep.isotypic_components[0].irrep is rep.group.irreps()[0]
         aff = eAffine(rep, bias=bias and has_triv, learnable=False)
         return aff, aff.n_copies, aff.n_bias
-
-    def positional(self, rep: symm.Rep, max_len: int):
-        """A learned absolute positional embedding: invariant subspace only (equivariant) or free (plain)."""
-        from symm_torch.nn._attention import InvariantPositionalEmbedding, PlainPositionalEmbedding
-
-        return PlainPositionalEmbedding(rep, max_len) if self.plain else InvariantPositionalEmbedding(rep, max_len)
-
-    def mlp(self, in_rep: symm.Rep, out_rep: symm.Rep, hidden_units: Sequence[int], act: Any = "ReLU"):
-        """EMLP, or IMLP when ``out_rep`` is trivial (``(B, D_in) → (B, D_out)``); plain: an MLP of the same hidden
-        widths (no pooling: the twin's last hidden layer feeds the output layer directly)."""
-        from symm_torch.models._mlp import EMLP, IMLP  # here: symm_torch.models imports the sequence models
-
-        trivial_out = all(irr is out_rep.group.irreps()[0] for irr in out_rep.irreps)
-        if not self.plain:
-            if trivial_out:
-                return IMLP(in_rep, out_rep.size, hidden_units, activation=activation(act))
-            return EMLP(in_rep, out_rep, hidden_units, activation=activation(act))
-        G = in_rep.group
-        widths = [in_rep.size, *[regular_rep(G, u).size for u in hidden_units], out_rep.size]
-        layers: list[torch.nn.Module] = []
-        for i in range(len(widths) - 1):
-            layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
-            if i < len(widths) - 2:
-                layers.append(activation(act))
-        return torch.nn.Sequential(*layers)
 
 
 def exported(module: torch.nn.Module) -> torch.nn.Module:
