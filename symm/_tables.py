@@ -1,11 +1,9 @@
 """Host tables for plugins: the NumPy constants that equivariant layers hold as buffers.
 
-Each function reads a :class:`symm.Rep`'s isotypic decomposition (``ρ(g) = Q (⊕_k I_{m_k} ⊗ ρ̂_k(g)) Qᵀ``,
+Each function reads a :class:`Rep`'s isotypic decomposition (``ρ(g) = Q (⊕_k I_{m_k} ⊗ ρ̂_k(g)) Qᵀ``,
 copies-major, the trivial irrep first) and returns float64 or int64 arrays, computed once on the host. A
 plugin turns them into tensors and never re-derives them. Published through :mod:`symm.internal`.
 
-This module imports only the public ``symm`` API; the components shared by two reps come in as an argument
-(:func:`symm.internal.hom_expansion_tables` passes :func:`symm.internal.shared_components`).
 """
 
 from __future__ import annotations
@@ -15,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-import symm
+from symm import _tolerances as tolerances
+from symm._rep import Rep, shared_components
+from symm._validate import check_rep
 
 __all__ = [
     "HomBlock",
@@ -28,25 +28,13 @@ __all__ = [
     "permutation_images",
 ]
 
-# |Q| entries at most this are zero when Q is split into its diagonal blocks (Q is float64-exact orthogonal)
-_Q_ZERO_TOL = 1e-13
-# distance of generator images from 0/1 below which a rep counts as a permutation rep
-_PERMUTATION_TOL = 1e-9
-# endomorphism basis entries at most this are structural zeros
-_BASIS_ZERO_TOL = 1e-12
 
-
-def _check_rep(rep: Any, arg: str = "rep") -> None:
-    if not isinstance(rep, symm.Rep):
-        raise TypeError(f"{arg} must be a symm.Rep, got {type(rep).__name__}")
-
-
-def invariant_basis(rep: symm.Rep) -> np.ndarray:
+def invariant_basis(rep: Rep) -> np.ndarray:
     """Orthonormal columns spanning the invariant subspace of ``rep``: the trivial columns of ``Q``.
 
     Parameters
     ----------
-    rep : symm.Rep
+    rep : Rep
         Of size ``D``.
 
     Returns
@@ -55,19 +43,19 @@ def invariant_basis(rep: symm.Rep) -> np.ndarray:
         Shape ``(D, m_triv)``, float64, with ``m_triv`` the multiplicity of the trivial irrep (possibly 0
         columns). ``ρ(g) B = B`` for every ``g``, and ``B Bᵀ`` is :func:`symm.invariant_orthogonal_projector`.
     """
-    _check_rep(rep)
+    check_rep(rep, "rep")
     comp = rep.isotypic_components[0]
     if comp.irrep is rep.group.irreps()[0] and comp.irrep.dim == 1:
         return rep.change_of_basis[:, comp.slice]
     return np.zeros((rep.size, 0))
 
 
-def copy_index(rep: symm.Rep) -> np.ndarray:
+def copy_index(rep: Rep) -> np.ndarray:
     """The irreducible copy of each isotypic coordinate.
 
     Parameters
     ----------
-    rep : symm.Rep
+    rep : Rep
         Of size ``D`` with ``n`` irreducible copies (``len(rep.irreps)``).
 
     Returns
@@ -76,16 +64,16 @@ def copy_index(rep: symm.Rep) -> np.ndarray:
         Shape ``(D,)``, int64: coordinate ``i`` of ``Qᵀ x`` belongs to copy ``c(i)`` in ``0 … n−1``, in the order
         of ``rep.irreps``. A scale shared by the coordinates of one copy commutes with every ``ρ(g)``.
     """
-    _check_rep(rep)
+    check_rep(rep, "rep")
     return np.concatenate([np.full(irr.dim, c, dtype=np.int64) for c, irr in enumerate(rep.irreps)])
 
 
-def copy_norm_rows(rep: symm.Rep) -> tuple[np.ndarray, int]:
+def copy_norm_rows(rep: Rep) -> tuple[np.ndarray, int]:
     """Rows projecting features on each irreducible copy, zero-padded to one width: ``(P, d_max)``.
 
     Parameters
     ----------
-    rep : symm.Rep
+    rep : Rep
         Of size ``D`` with ``n`` irreducible copies of dimensions ``d_c``.
 
     Returns
@@ -97,7 +85,7 @@ def copy_norm_rows(rep: symm.Rep) -> tuple[np.ndarray, int]:
     d_max : int
         The largest irrep dimension.
     """
-    _check_rep(rep)
+    check_rep(rep, "rep")
     irreps = rep.irreps
     n, d_max, D = len(irreps), max(i.dim for i in irreps), rep.size
     Q = rep.change_of_basis
@@ -109,12 +97,12 @@ def copy_norm_rows(rep: symm.Rep) -> tuple[np.ndarray, int]:
     return rows, d_max
 
 
-def permutation_images(rep: symm.Rep) -> np.ndarray | None:
+def permutation_images(rep: Rep) -> np.ndarray | None:
     """The generator images of ``rep`` as exact 0/1 permutation matrices, or ``None`` if they are not.
 
     Parameters
     ----------
-    rep : symm.Rep
+    rep : Rep
         Of size ``D``, with ``k`` generator images.
 
     Returns
@@ -124,11 +112,11 @@ def permutation_images(rep: symm.Rep) -> np.ndarray | None:
         generator image is within ``1e-9`` of a permutation matrix; ``None`` otherwise. A pointwise function
         commutes with ``ρ(g)`` for every ``g`` exactly when ``rep`` is a permutation rep.
     """
-    _check_rep(rep)
+    check_rep(rep, "rep")
     gens = rep.generator_images
     rounded = np.rint(gens)
     is_perm = (
-        np.abs(gens - rounded).max() < _PERMUTATION_TOL
+        np.abs(gens - rounded).max() < tolerances.PERMUTATION
         and np.all((rounded == 0) | (rounded == 1))
         and np.all(rounded.sum(axis=1) == 1)
         and np.all(rounded.sum(axis=2) == 1)
@@ -136,7 +124,7 @@ def permutation_images(rep: symm.Rep) -> np.ndarray | None:
     return rounded if is_perm else None
 
 
-def cholesky_layout(rep: symm.Rep, diagonal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cholesky_layout(rep: Rep, diagonal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gather tables for a lower-triangular factor ``L`` of the commutant of ``rep``, in the isotypic basis.
 
     ``L = ⊕_k Σ_b L_{k,b} ⊗ E_{k,b}`` with ``L_{k,0}`` lower triangular (its diagonal first, one entry per
@@ -146,7 +134,7 @@ def cholesky_layout(rep: symm.Rep, diagonal: bool) -> tuple[np.ndarray, np.ndarr
 
     Parameters
     ----------
-    rep : symm.Rep
+    rep : Rep
         Of size ``D``.
     diagonal : bool
 
@@ -159,7 +147,7 @@ def cholesky_layout(rep: symm.Rep, diagonal: bool) -> tuple[np.ndarray, np.ndarr
     diag_mask : numpy.ndarray
         Shape ``(n,)``, bool: which parameters are diagonal entries of an ``L_{k,0}`` (to be kept positive).
     """
-    _check_rep(rep)
+    check_rep(rep, "rep")
     D = rep.size
     terms: list[list[tuple[int, float]]] = [[] for _ in range(D * D)]
     diag_mask: list[bool] = []
@@ -177,7 +165,7 @@ def cholesky_layout(rep: symm.Rep, diagonal: bool) -> tuple[np.ndarray, np.ndarr
         for b in range(E.shape[0]):
             for t, (i, j) in enumerate(pairs):
                 idx = len(diag_mask) + b * len(pairs) + t
-                for r, c in zip(*np.nonzero(np.abs(E[b]) > _BASIS_ZERO_TOL), strict=False):
+                for r, c in zip(*np.nonzero(np.abs(E[b]) > tolerances.EXACT_ZERO), strict=False):
                     terms[(a0 + i * d + r) * D + a0 + j * d + c].append((idx, float(E[b][r, c])))
         diag_mask.extend([False] * (E.shape[0] * len(pairs)))
     n = len(diag_mask)
@@ -253,7 +241,7 @@ def q_blocks(Q: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         Row and column indices (int64) of each block: the connected components of the bipartite graph of
         ``Q``'s nonzero entries. Each ``Q[rows][:, cols]`` is square and orthogonal; ``Q`` is zero outside.
     """
-    nz = np.abs(Q) > _Q_ZERO_TOL
+    nz = np.abs(Q) > tolerances.Q_BLOCK_ZERO
     n = Q.shape[0]
     seen = np.zeros(n, dtype=bool)
     out = []
@@ -292,7 +280,7 @@ def _padded_blocks(Q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return qb, cols, block_of_row, pos_of_row
 
 
-def hom_expansion_tables(rep_x: symm.Rep, rep_y: symm.Rep, shared: list[tuple[Any, Any, Any]]) -> HomExpansionTables:
+def hom_expansion_tables(rep_x: Rep, rep_y: Rep) -> HomExpansionTables:
     """Tables to expand ``W ∈ Hom_G(rep_x, rep_y)`` from its ``hom_dim`` parameters without a basis stack.
 
     ``W = Q_y (⊕_k Σ_b Θ_{k,b} ⊗ E_{k,b}) Q_xᵀ``. A consumer (1) builds each isotypic block
@@ -304,18 +292,17 @@ def hom_expansion_tables(rep_x: symm.Rep, rep_y: symm.Rep, shared: list[tuple[An
 
     Parameters
     ----------
-    rep_x, rep_y : symm.Rep
+    rep_x, rep_y : Rep
         Of sizes ``D_x`` and ``D_y``, of one group.
-    shared : list of (Irrep, IsotypicComponent, IsotypicComponent)
-        :func:`symm.internal.shared_components` of ``(rep_x, rep_y)``.
 
     Returns
     -------
     HomExpansionTables
         With ``dim == 0`` (and no blocks) when the reps share no irrep.
     """
-    _check_rep(rep_x, "rep_x")
-    _check_rep(rep_y, "rep_y")
+    check_rep(rep_x, "rep_x")
+    check_rep(rep_y, "rep_y")
+    shared = shared_components(rep_x, rep_y)
     blocks, offset, iso_offset = [], 0, 0
     D_y, D_x = rep_y.size, rep_x.size
     zero = sum(cy.dim * cx.dim for _, cx, cy in shared)

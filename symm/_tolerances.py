@@ -30,3 +30,10 @@ RANK = 1e-8
 
 #: Generator entries within this of 0 or ±1 make a signed permutation matrix; kernel weights below it are 0.
 EXACT_ZERO = 1e-12
+
+#: Entries of ``Q`` at most this are zero when ``Q`` is split into its diagonal blocks (``Q`` is orthogonal to
+#: float64 rounding, and the blocks of a direct sum are exact zeros up to it).
+Q_BLOCK_ZERO = 1e-13
+
+#: Generator images within this of a 0/1 matrix make a permutation rep (pointwise maps commute with it).
+PERMUTATION = 1e-9
