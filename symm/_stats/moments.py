@@ -101,22 +101,15 @@ def cov(x: Any, y: Any = None, rep_x: Rep | None = None, rep_y: Rep | None = Non
     plan = pair_plan(rep_x, rep_y)
     dev, dt = device_of(x), x.dtype
     proj = projection(plan, xp, dev, dt)
-    xbar = column_mean(x, xp)
+    mu = column_mean(x, xp) @ invariant_projector(rep_x, xp, dev, dt)
+    nu = None if y is None else column_mean(y, xp) @ invariant_projector(rep_y, xp, dev, dt)
     if _blocks_pay(plan, n, auto=y is None):
         route = block_route(plan, xp, dev, dt)
-        xb = route.rotate(x, xbar @ invariant_projector(rep_x, xp, dev, dt))
-        yb = None
-        if y is not None:
-            yb = route.rotate(y, column_mean(y, xp) @ invariant_projector(rep_y, xp, dev, dt), y=True)
-        return route.expand(route.project(xb, yb)) / (n - correction)
-    xc = x - xbar
-    if y is None:
-        ybar, yc = xbar, xc
-    else:
-        ybar = column_mean(y, xp)
-        yc = y - ybar
-    S = _centred_moment(xc, yc, xbar, ybar, proj.comp_x, proj.comp_y, n, xp)
-    return proj.reynolds(S) / (n - correction)
+        yb = None if y is None else route.rotate(y, nu, y=True)
+        return route.expand(route.project(route.rotate(x, mu), yb)) / (n - correction)
+    xm = x - mu  # centred on the symmetric mean: Σ (y − ν)(x − μ)ᵀ is one product
+    ym = xm if y is None else y - nu
+    return proj.reynolds(xp.matrix_transpose(ym) @ xm) / (n - correction)
 
 
 def _blocks_pay(plan: PairPlan, n: int, *, auto: bool) -> bool:
@@ -132,13 +125,6 @@ def _blocks_pay(plan: PairPlan, n: int, *, auto: bool) -> bool:
     dx, dy = plan.px.size, plan.py.size
     data = n * (dx * dx + (0 if auto else dy * dy) + k * by * bx)
     return data < n * dy * dx + dy * dx * (dx + dy)
-
-
-def _centred_moment(xc: Any, yc: Any, xbar: Any, ybar: Any, comp_x: Any, comp_y: Any, n: int, xp: Any) -> Any:
-    """``Σ (y − ν)(x − μ)ᵀ = (y − ȳ)ᵀ(x − x̄) + N (ȳ − ν)(x̄ − μ)ᵀ`` (``comp = I − P_inv``)."""
-    a = ybar @ comp_y
-    b = xbar @ comp_x
-    return xp.matrix_transpose(yc) @ xc + xp.reshape(a * n, (-1, 1)) * xp.reshape(b, (1, -1))
 
 
 def var(x: Any, rep: Rep, *, correction: float = 1) -> Any:
@@ -208,8 +194,8 @@ def var_mean(x: Any, rep: Rep, *, correction: float = 1) -> tuple[Any, Any]:
         route = block_route(plan, xp, dev, dt)
         out = route.diag(route.project(route.rotate(x, xbar @ invariant_projector(rep, xp, dev, dt))))
     else:
-        xc = x - xbar
-        out = proj.reynolds_diag(_centred_moment(xc, xc, xbar, xbar, proj.comp_x, proj.comp_x, n, xp))
+        xm = x - xbar @ invariant_projector(rep, xp, dev, dt)
+        out = proj.reynolds_diag(xp.matrix_transpose(xm) @ xm)
     return out / (n - correction), xbar @ invariant_projector(rep, xp, dev, dt)
 
 
