@@ -19,7 +19,8 @@ import torch
 from symm_torch._reps import as_rep
 from symm_torch.nn._attention import PlainMultiheadAttention, causal_mask, eMultiheadAttention
 from symm_torch.nn._base import EquivariantModule
-from symm_torch.nn._kit import Kit, activation, check_int, check_prob, export_children, regular_rep
+from symm_torch.nn._kit import Kit, check_int, check_prob, export_children, regular_rep
+from symm_torch.nn._kit import activation as _activation
 
 __all__ = [
     "PlainTransformerDecoder",
@@ -35,21 +36,23 @@ __all__ = [
 
 class _LayerCore(torch.nn.Module):
     _plain = False
+    _cross = False  # a decoder layer also attends to the memory
 
-    def _setup(
+    def __init__(
         self,
         in_rep: Any,
         nhead: int,
-        dim_feedforward: int | None,
-        dropout: float,
-        activation_: Any,
-        layer_norm_eps: float,
-        norm_first: bool,
-        norm_module: str,
-        bias: bool,
-        attn_kwargs: dict[str, Any],
-        cross: bool,
+        dim_feedforward: int | None = None,
+        dropout: float = 0.1,
+        activation: Any = "GELU",
+        layer_norm_eps: float = 1e-5,
+        norm_first: bool = True,
+        norm_module: str = "rmsnorm",
+        bias: bool = True,
+        **attn_kwargs: Any,
     ) -> None:
+        super().__init__()
+        activation_, cross = activation, self._cross
         rep = as_rep(in_rep, "in_rep")
         self.in_type = self.out_type = in_rep
         self.in_rep = self.out_rep = rep
@@ -64,7 +67,7 @@ class _LayerCore(torch.nn.Module):
         if cross:
             self.multihead_attn = attn_cls(rep, nhead, dropout, bias, **attn_kwargs)
         self.linear1 = kit.linear(rep, hidden, bias)
-        self.activation = activation(activation_)
+        self.activation = _activation(activation_)
         self.linear2 = kit.linear(hidden, rep, bias)
         self.norm1 = kit.norm(norm_module, rep, layer_norm_eps)
         self.norm2 = kit.norm(norm_module, rep, layer_norm_eps)
@@ -102,34 +105,6 @@ class _LayerCore(torch.nn.Module):
 
 
 class _EncoderLayerCore(_LayerCore):
-    def __init__(
-        self,
-        in_rep: Any,
-        nhead: int,
-        dim_feedforward: int | None = None,
-        dropout: float = 0.1,
-        activation: Any = "GELU",
-        layer_norm_eps: float = 1e-5,
-        norm_first: bool = True,
-        norm_module: str = "rmsnorm",
-        bias: bool = True,
-        **attn_kwargs: Any,
-    ) -> None:
-        super().__init__()
-        self._setup(
-            in_rep,
-            nhead,
-            dim_feedforward,
-            dropout,
-            activation,
-            layer_norm_eps,
-            norm_first,
-            norm_module,
-            bias,
-            attn_kwargs,
-            cross=False,
-        )
-
     def forward(
         self,
         src: torch.Tensor,
@@ -150,33 +125,7 @@ class _EncoderLayerCore(_LayerCore):
 
 
 class _DecoderLayerCore(_LayerCore):
-    def __init__(
-        self,
-        in_rep: Any,
-        nhead: int,
-        dim_feedforward: int | None = None,
-        dropout: float = 0.1,
-        activation: Any = "GELU",
-        layer_norm_eps: float = 1e-5,
-        norm_first: bool = True,
-        norm_module: str = "rmsnorm",
-        bias: bool = True,
-        **attn_kwargs: Any,
-    ) -> None:
-        super().__init__()
-        self._setup(
-            in_rep,
-            nhead,
-            dim_feedforward,
-            dropout,
-            activation,
-            layer_norm_eps,
-            norm_first,
-            norm_module,
-            bias,
-            attn_kwargs,
-            cross=True,
-        )
+    _cross = True
 
     def _mha(self, x: torch.Tensor, mem: torch.Tensor, mask: Any, kpm: Any, causal: bool) -> torch.Tensor:
         if causal and mask is None:
