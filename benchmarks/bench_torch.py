@@ -191,9 +191,36 @@ def main(argv: list[str] | None = None) -> int:
     )
     if missing:
         print(f"not installed, rows skipped: {', '.join(missing)} (escnn needs numpy<2)")
+    verdicts.append(_issue14_row(rounds, per_round))
     verdicts += _sequence_rows(rounds, per_round)
     print(f"results: {verdicts.count('PASS')} PASS, {verdicts.count('FAIL')} FAIL")
     return 0
+
+
+#: issue 14's setting: EMLP training step against the plain MLP of the same widths
+ISSUE14_TARGET = 1.15
+
+
+def _issue14_row(rounds: int, per_round: int) -> str:
+    """D6 regular×16 in and out (D = 192), hidden [256, 256], batch 256: the step ratio issue 14 targets."""
+    import torch
+    from symm_torch.models import EMLP
+
+    import symm
+
+    rep = symm.groups.dihedral(6).regular_rep() * 16
+    emlp = EMLP(rep, rep, hidden_units=[256, 256])
+    widths = [rep.size] + [r.size for r in emlp.hidden_reps] + [rep.size]
+    x, y = torch.randn(256, rep.size), torch.randn(256, rep.size)
+    step_s = _interleaved({"mlp": _stepper(_plain_mlp(widths), x, y), "emlp": _stepper(emlp, x, y)}, rounds, per_round)
+    ratio = step_s["emlp"] / step_s["mlp"]
+    result = verdict(ratio, ISSUE14_TARGET)
+    print(
+        f"EMLP step, D6 regular×16 (D={rep.size}), hidden {widths[1:-1]}, batch 256: "
+        f"{step_s['emlp'] * 1e3:.2f} ms vs plain MLP {step_s['mlp'] * 1e3:.2f} ms = {ratio:.2f}× "
+        f"(target ≤ {ISSUE14_TARGET}) {result}"
+    )
+    return result
 
 
 #: targets of the forward+backward time ratio of the equivariant sequence modules to their plain twins
