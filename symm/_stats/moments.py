@@ -113,9 +113,10 @@ def cov(x: Any, y: Any = None, rep_x: Rep | None = None, rep_y: Rep | None = Non
 
 
 def _blocks_pay(plan: PairPlan, n: int, *, auto: bool) -> bool:
-    """Whether forming only the isotypic blocks from the rotated data, ``N·(D_x² [+ D_y²] + k·B_y·B_x)``
-    multiply-adds, costs less than forming ``S`` and rotating it, ``N·D_y·D_x + D_y·D_x·(D_x + D_y)``.
-    Small ``N`` next to ``D`` (the per-call regime of training loops) takes the blocks."""
+    """Whether forming only the isotypic blocks from the rotated data, ``N·(D_x·k·B_x [+ D_y·k·B_y] +
+    k·B_y·B_x)`` multiply-adds (``B`` the padded component size), costs less than forming ``S`` and rotating
+    it, ``N·D_y·D_x + D_y·D_x·(D_x + D_y)``. Small ``N`` next to ``D`` (a training loop's calls) takes the
+    blocks."""
     if plan.use_perm:
         return False
     layout = plan.host.get("layout")
@@ -123,7 +124,7 @@ def _blocks_pay(plan: PairPlan, n: int, *, auto: bool) -> bool:
         layout = plan.host["layout"] = block_layout(*plan.reps())
     k, by, bx = layout
     dx, dy = plan.px.size, plan.py.size
-    data = n * (dx * dx + (0 if auto else dy * dy) + k * by * bx)
+    data = n * (dx * k * bx + (0 if auto else dy * k * by) + k * by * bx)
     return data < n * dy * dx + dy * dx * (dx + dy)
 
 
