@@ -20,6 +20,7 @@ from symm._validate import check_rep
 __all__ = [
     "HomBlock",
     "HomExpansionTables",
+    "PairMaps",
     "cholesky_layout",
     "copy_index",
     "copy_norm_rows",
@@ -217,6 +218,9 @@ class HomExpansionTables:
         ``(P · s_y · R · s_x,)`` int64: indices into ``[vec(blocks of W_iso)…, 0]``.
     scatter : numpy.ndarray
         ``(D_y · D_x,)`` int64: indices of the block product that give ``W`` row-major.
+    pairs : PairMaps or None
+        The same expansion composed into one small matrix per kind of block pair, when those matrices are
+        small (see :class:`PairMaps`); ``None`` otherwise.
     """
 
     blocks: tuple[HomBlock, ...]
@@ -225,6 +229,40 @@ class HomExpansionTables:
     QxT_blocks: np.ndarray
     gather: np.ndarray
     scatter: np.ndarray
+    pairs: PairMaps | None = None
+
+
+@dataclass(frozen=True)
+class PairMaps:
+    """``W`` block pair by block pair: ``vec(W_pq) = M_{t(p,q)} θ_pq``, composed on the host.
+
+    ``Q_y`` and ``Q_x`` are block diagonal up to permutations (:func:`q_blocks`), so the block of ``W`` between
+    block ``p`` of ``Q_y`` and block ``q`` of ``Q_x`` depends only on the ``h`` parameters ``θ_pq`` of the irrep
+    copies inside those two blocks, linearly. Pairs whose matrices agree share one; for ``ρ = ρ_0^{⊕n}`` there
+    is one. The expansion is then a gather, one matrix product per kind and a gather: the fewest operations
+    for autograd to record, at ``O(D_y D_x |ρ_0|)`` flops.
+
+    Attributes
+    ----------
+    theta : numpy.ndarray
+        ``(n_pairs, h)`` int64: indices into ``[θ…, 0]`` (``dim`` for padding).
+    kinds : numpy.ndarray
+        ``(n_pairs,)`` int64: which matrix each pair uses.
+    maps : numpy.ndarray
+        ``(n_kinds, h, s_y · s_x)``: ``vec(W_pq) = θ_pq @ maps[kind]``.
+    scatter : numpy.ndarray
+        ``(D_y · D_x,)`` int64: indices into ``[vec(W_pq) of every pair…, 0]`` giving ``W`` row-major.
+    """
+
+    theta: np.ndarray
+    kinds: np.ndarray
+    maps: np.ndarray
+    scatter: np.ndarray
+
+
+#: composed pair matrices larger than this many entries in all are not built (a dense Q has one pair whose
+#: matrix is the whole basis stack)
+PAIR_MAPS_MAX_ENTRIES = 1 << 20
 
 
 def q_blocks(Q: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -320,4 +358,94 @@ def hom_expansion_tables(rep_x: Rep, rep_y: Rep) -> HomExpansionTables:
     gather = iso_map[cols_y[:, :, None, None], cols_x[None, None, :, :]]  # (P, s_y, R, s_x)
     P, sy, _, sx = gather.shape
     final = ((qcol[None, :] * P + prow[:, None]) * sy + irow[:, None]) * sx + jcol[None, :]
-    return HomExpansionTables(tuple(blocks), offset, qy, np.swapaxes(qx, 1, 2), gather.reshape(-1), final.reshape(-1))
+    pairs = _pair_maps(shared, blocks, qy, qx, cols_y, cols_x, (prow, irow), (qcol, jcol), offset)
+    return HomExpansionTables(
+        tuple(blocks), offset, qy, np.swapaxes(qx, 1, 2), gather.reshape(-1), final.reshape(-1), pairs
+    )
+
+
+def _pair_maps(
+    shared: list,
+    blocks: list,
+    qy: np.ndarray,
+    qx: np.ndarray,
+    cols_y: np.ndarray,
+    cols_x: np.ndarray,
+    rows_y: tuple[np.ndarray, np.ndarray],
+    rows_x: tuple[np.ndarray, np.ndarray],
+    dim: int,
+) -> PairMaps | None:
+    """The :class:`PairMaps` of an expansion, or ``None`` when their matrices would be too large."""
+    P, sy = cols_y.shape
+    R, sx = cols_x.shape
+    D_y, D_x = len(rows_y[0]), len(rows_x[0])  # the column lists are padded with D
+    block_y, pos_y = _column_places(cols_y, D_y)
+    block_x, pos_x = _column_places(cols_x, D_x)
+    name_y, name_x = _block_names(qy), _block_names(qx)  # equal blocks of Q give equal pair matrices
+    terms: dict[tuple[int, int], list[tuple[int, int, int, int, int]]] = {}  # pair -> [(θ index, k, b, i, j)]
+    for k, ((irrep, cx, cy), blk) in enumerate(zip(shared, blocks, strict=True)):
+        d = irrep.dim
+        by = block_y[cy.slice.start + d * np.arange(blk.m_y)[:, None] + np.arange(d)[None, :]]  # (m_y, d)
+        bx = block_x[cx.slice.start + d * np.arange(blk.m_x)[:, None] + np.arange(d)[None, :]]
+        if np.any(by != by[:, :1]) or np.any(bx != bx[:, :1]):  # an irrep copy split across blocks of Q
+            return None
+        for i in range(blk.m_y):
+            for j in range(blk.m_x):
+                for b in range(blk.s):
+                    idx = blk.offset + (b * blk.m_y + i) * blk.m_x + j
+                    terms.setdefault((int(by[i, 0]), int(bx[j, 0])), []).append((idx, k, b, i, j))
+    if not terms:
+        return None
+    # positions inside its block of Q of every copy's columns, per component
+    at_y = [[tuple(pos_y[_copy(cy, i)].tolist()) for i in range(cy.multiplicity)] for _, _, cy in shared]
+    at_x = [[tuple(pos_x[_copy(cx, j)].tolist()) for j in range(cx.multiplicity)] for _, cx, _ in shared]
+    h = max(len(t) for t in terms.values())
+    keys = sorted(terms)
+    kinds = np.empty(len(keys), dtype=np.int64)
+    theta = np.full((len(keys), h), dim, dtype=np.int64)
+    maps: list[np.ndarray] = []
+    seen: dict[tuple, int] = {}
+    for n, (p, q) in enumerate(keys):
+        entries = terms[(p, q)]
+        theta[n, : len(entries)] = [e[0] for e in entries]
+        places = [(k, b, at_y[k][i], at_x[k][j]) for _, k, b, i, j in entries]
+        key = (name_y[p], name_x[q], tuple(places))
+        if key not in seen:
+            m = np.zeros((h, sy, sx))
+            for u, (k, b, ay, ax) in enumerate(places):
+                m[u] = qy[p][:, list(ay)] @ shared[k][0].endomorphism_basis[b] @ qx[q][:, list(ax)].T
+            seen[key] = len(maps)
+            maps.append(m.reshape(h, sy * sx))
+            if len(maps) * h * sy * sx > PAIR_MAPS_MAX_ENTRIES:
+                return None
+        kinds[n] = seen[key]
+    # W[r, c] sits in pair (p(r), q(c)) at (position of r, position of c); pairs without parameters are zero
+    (prow, irow), (qcol, jcol) = rows_y, rows_x
+    pair_of = np.full((P, R), -1, dtype=np.int64)
+    for n, (p, q) in enumerate(keys):
+        pair_of[p, q] = n
+    pair_index = pair_of[prow[:, None], qcol[None, :]]
+    zero = len(keys) * sy * sx
+    scatter = np.where(pair_index >= 0, (pair_index * sy + irow[:, None]) * sx + jcol[None, :], zero)
+    return PairMaps(theta, kinds, np.stack(maps), scatter.reshape(-1))
+
+
+def _column_places(cols: np.ndarray, D: int) -> tuple[np.ndarray, np.ndarray]:
+    """For every isotypic column: the block of ``Q`` that holds it, and its position in that block."""
+    block, pos = np.empty(D, dtype=np.int64), np.empty(D, dtype=np.int64)
+    for p, row in enumerate(cols):
+        real = row[row < D]
+        block[real], pos[real] = p, np.arange(len(real))
+    return block, pos
+
+
+def _block_names(qb: np.ndarray) -> list[int]:
+    """Equal (to 1e-12) blocks of ``Q`` get equal names."""
+    names: dict[bytes, int] = {}
+    return [names.setdefault((np.round(b, 12) + 0.0).tobytes(), len(names)) for b in qb]
+
+
+def _copy(comp: Any, i: int) -> slice:
+    """The isotypic columns of copy ``i`` of a component."""
+    d = comp.irrep.dim
+    return slice(comp.slice.start + i * d, comp.slice.start + (i + 1) * d)

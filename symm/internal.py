@@ -7,7 +7,7 @@ the user-facing API in ``symm``. Plugins import from ``symm`` and ``symm.interna
 - Host tables (NumPy, computed once from a rep's isotypic decomposition), which a plugin turns into buffers
   and never re-derives: :func:`invariant_basis`, :func:`copy_index`, :func:`copy_norm_rows`,
   :func:`permutation_images`, :func:`cholesky_layout` and :func:`hom_expansion_tables`
-  (:class:`HomExpansionTables`, :class:`HomBlock`).
+  (:class:`HomExpansionTables`, :class:`HomBlock`, :class:`PairMaps`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from symm._rep import shared_components
 from symm._tables import (
     HomBlock,
     HomExpansionTables,
+    PairMaps,
     cholesky_layout,
     copy_index,
     copy_norm_rows,
@@ -30,6 +31,7 @@ from symm._tables import (
 __all__ = [
     "HomBlock",
     "HomExpansionTables",
+    "PairMaps",
     "cholesky_layout",
     "copy_index",
     "copy_norm_rows",

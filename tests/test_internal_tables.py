@@ -134,6 +134,31 @@ def test_hom_expansion_tables(rep, pair):
     assert np.linalg.matrix_rank(basis) == tables.dim
 
 
+@pytest.mark.parametrize("pair", ["self", "to-regular", "from-regular"])
+def test_pair_maps_expand_as_the_four_steps(rep, pair):
+    """The composed pair matrices give the same W as the four documented steps, where they are built."""
+    G = rep.group
+    rep_x, rep_y = {"self": (rep, rep), "to-regular": (rep, G.regular_rep()), "from-regular": (G.regular_rep(), rep)}[
+        pair
+    ]
+    tables = internal.hom_expansion_tables(rep_x, rep_y)
+    pairs = tables.pairs
+    if pairs is None:
+        pytest.skip("no pair matrices for this pair (a dense Q or an irrep copy split across blocks)")
+    theta = np.random.default_rng(3).normal(size=tables.dim)
+    blocks = np.append(theta, 0.0)[pairs.theta]  # (n_pairs, h)
+    flat = np.einsum("nh,nhk->nk", blocks, pairs.maps[pairs.kinds]).reshape(-1)
+    W = np.append(flat, 0.0)[pairs.scatter].reshape(rep_y.size, rep_x.size)
+    np.testing.assert_allclose(W, _expand(tables, theta, rep_y.size, rep_x.size), atol=1e-12)
+
+
+def test_pair_maps_of_regular_copies_have_one_kind():
+    G = groups.dihedral(6)
+    rep = G.regular_rep() * 5
+    pairs = internal.hom_expansion_tables(rep, rep).pairs
+    assert pairs is not None and len(pairs.maps) == 1 and pairs.theta.shape == (25, G.order)
+
+
 def test_hom_expansion_tables_of_reps_sharing_no_irrep():
     C4 = groups.cyclic(4)
     tables = internal.hom_expansion_tables(C4.trivial_rep(2), C4.irreps()[1] * 3)

@@ -8,8 +8,11 @@ Expanding ``W`` never forms a stack of basis matrices. ``Q`` of a direct sum is 
 permutation of its columns, so the expansion (1) builds each isotypic block with one small ``einsum``,
 (2) gathers the blocks of ``W_iso`` that meet each pair of diagonal blocks of ``Q_y`` and ``Q_x``, (3)
 multiplies by those small blocks (a batched matmul) and (4) gathers the result back to ``(D_y, D_x)``.
-For ``ρ = ρ_0^{⊕n}`` the cost is ``O(D_y D_x |ρ_0|)`` instead of ``O(D³)``. The host tables of steps (2)–(4)
-come from :func:`symm.internal.hom_expansion_tables`; this module only registers them and runs the torch side.
+For ``ρ = ρ_0^{⊕n}`` the cost is ``O(D_y D_x |ρ_0|)`` instead of ``O(D³)``. When every pair of blocks of
+``Q_y`` and ``Q_x`` has the same composed matrix (copies of one rep, e.g. the regular-rep hidden layers of an
+EMLP), the expansion is instead a gather, one matrix product and a gather (:class:`symm.internal.PairMaps`):
+the same ``W`` with the fewest operations for autograd to record. The host tables come from
+:func:`symm.internal.hom_expansion_tables`; this module only registers them and runs the torch side.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class HomPlan:
     dim: int
     D_y: int
     D_x: int
+    pair_route: bool = False  # expand through the composed pair matrix (PairMaps with one kind)
 
 
 def register_hom(module: torch.nn.Module, rep_x: symm.Rep, rep_y: symm.Rep, prefix: str = "") -> HomPlan:
@@ -60,11 +64,18 @@ def register_hom(module: torch.nn.Module, rep_x: symm.Rep, rep_y: symm.Rep, pref
         name = f"{prefix}E{k}"
         module._register_constant(name, blk.irrep.endomorphism_basis)
         comps.append(_Component(blk.offset, blk.s, blk.m_y, blk.m_x, blk.d, name, blk.s * blk.m_x))
-    module._register_constant(f"{prefix}Qy_blocks", tables.Qy_blocks)
-    module._register_constant(f"{prefix}QxT_blocks", tables.QxT_blocks)
-    module._register_constant(f"{prefix}gather", tables.gather)
-    module._register_constant(f"{prefix}scatter", tables.scatter)
-    return HomPlan(prefix, tuple(comps), tables.dim, rep_y.size, rep_x.size)
+    pairs = tables.pairs
+    if pairs is not None and len(pairs.maps) == 1:  # one kind of block pair: gather, one product, gather
+        module._register_constant(f"{prefix}pair_theta", pairs.theta)
+        module._register_constant(f"{prefix}pair_map", pairs.maps[0])
+        module._register_constant(f"{prefix}pair_scatter", pairs.scatter)
+    else:
+        module._register_constant(f"{prefix}Qy_blocks", tables.Qy_blocks)
+        module._register_constant(f"{prefix}QxT_blocks", tables.QxT_blocks)
+        module._register_constant(f"{prefix}gather", tables.gather)
+        module._register_constant(f"{prefix}scatter", tables.scatter)
+    one_kind = pairs is not None and len(pairs.maps) == 1
+    return HomPlan(prefix, tuple(comps), tables.dim, rep_y.size, rep_x.size, one_kind)
 
 
 def expand_hom(module: torch.nn.Module, plan: HomPlan, theta: torch.Tensor) -> torch.Tensor:
@@ -72,6 +83,15 @@ def expand_hom(module: torch.nn.Module, plan: HomPlan, theta: torch.Tensor) -> t
     batch = theta.shape[:-1]
     if plan.dim == 0:
         return theta.new_zeros((*batch, plan.D_y, plan.D_x))
+    pre = plan.prefix
+    if plan.pair_route:
+        padded = torch.cat((theta, theta.new_zeros((*batch, 1))), dim=-1)
+        idx = getattr(module, f"{pre}pair_theta")
+        blocks = torch.index_select(padded, -1, idx.reshape(-1)).reshape(*batch, *idx.shape)
+        flat = (blocks @ getattr(module, f"{pre}pair_map")).reshape(*batch, -1)
+        flat = torch.cat((flat, theta.new_zeros((*batch, 1))), dim=-1)
+        w = torch.index_select(flat, -1, getattr(module, f"{pre}pair_scatter"))
+        return w.reshape(*batch, plan.D_y, plan.D_x)
     flat = []
     for c in plan.components:
         t = theta[..., c.offset : c.offset + c.s * c.m_y * c.m_x].reshape(*batch, c.s, c.m_y, c.m_x)
@@ -83,7 +103,6 @@ def expand_hom(module: torch.nn.Module, plan: HomPlan, theta: torch.Tensor) -> t
         flat.append(blk.reshape(*batch, -1))
     flat.append(theta.new_zeros((*batch, 1)))
     w_iso = torch.cat(flat, dim=-1)
-    pre = plan.prefix
     # index_select (backward: index_add) is much faster on CPU than advanced indexing (index_put)
     qy, qxt = getattr(module, f"{pre}Qy_blocks"), getattr(module, f"{pre}QxT_blocks")
     P, sy, Qn, sx = qy.shape[0], qy.shape[1], qxt.shape[0], qxt.shape[1]
