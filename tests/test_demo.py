@@ -223,3 +223,27 @@ def test_bench_errors_name_the_option(tmp_path, capsys):
     assert _cli.main(["bench", "--path", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert "--path" in err and "nowhere" in err
+
+
+def test_torch_thread_count_and_oversubscription_are_reported():
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        quick = lambda: (np.zeros(1), np.zeros((1, 1)))  # noqa: E731
+        assert _demo._torch_threads_note(quick, t_threads=0.0) == "2 threads"
+        with pytest.warns(RuntimeWarning, match="oversubscription"):
+            note = _demo._torch_threads_note(quick, t_threads=1.0)  # "1 s with 2 threads": far slower than 1
+        assert "OVERSUBSCRIBED" in note
+        torch.set_num_threads(1)
+        assert _demo._torch_threads_note(quick, t_threads=1.0) == "1 thread"
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_bench_reports_cores_threads_and_load(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    line = _bench.machine_line()
+    assert f"{__import__('os').cpu_count()} cores" in line and "OMP_NUM_THREADS=1" in line
+    monkeypatch.setattr("os.getloadavg", lambda: (1e6, 0.0, 0.0))
+    assert "WARNING: the machine is busy" in _bench.machine_line()

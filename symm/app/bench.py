@@ -106,6 +106,26 @@ def _stream(cmd: list[str], cwd: Path, env: dict[str, str]) -> _Outcome:
     return _Outcome(proc.wait(), skipped, passed, failed)
 
 
+def machine_line() -> str:
+    """Cores, the thread settings the benchmarks inherit, and the load: timings on a machine whose load
+    exceeds its cores are dominated by threads waiting for a core (oversubscription), not by the code."""
+    cores = os.cpu_count() or 1
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    threads = ", ".join(f"{k}={os.environ[k]}" for k in names if k in os.environ) or "library defaults"
+    text = f"machine: {cores} cores; threads: {threads}"
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on every platform
+        return text
+    text += f"; load {load:.2f}"
+    if load > cores - 0.5:
+        text += (
+            " — WARNING: the machine is busy; multi-threaded timings will be dominated by oversubscription "
+            "(rerun idle, or with OMP_NUM_THREADS=1)"
+        )
+    return text
+
+
 def _run(args: argparse.Namespace) -> int:
     folder = find_benchmarks(Path(args.path) if args.path else None)
     if args.path and (folder is None or folder.parent.resolve() != Path(args.path).resolve()):
@@ -141,6 +161,7 @@ def _run(args: argparse.Namespace) -> int:
     if not scripts:
         raise CLIError(f"{folder} holds no bench_*.py scripts")
     write(f"symm bench: {len(scripts)} script(s) from {folder}, {'quick' if quick else 'full'} mode")
+    write(machine_line())
     summary = []
     for script in scripts:
         text = script.read_text(encoding="utf-8", errors="replace")

@@ -26,6 +26,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -327,7 +328,37 @@ def run_backend(problem: DemoProblem, x_host: np.ndarray, backend: ArrayBackend)
         res.times[label] = t
         res.errors[label] = problem.relative_errors(m, c)
         res.whitened[label] = problem.whitened_errors(m, c)
+    if backend.name == "torch" and str(backend.device) == "cpu":
+        res.note = "; ".join(filter(None, (res.note, _torch_threads_note(estimators["symm"], res.times["symm"]))))
     return res
+
+
+#: a torch time this many times its 1-thread time is reported as thread oversubscription
+OVERSUBSCRIBED = 3.0
+
+
+def _torch_threads_note(func: Callable[[], Any], t_threads: float) -> str:
+    """``"N threads"``, and a warning when the call is much faster on 1 thread: the other threads were
+    waiting for cores (a loaded machine), so the timings say little about symm."""
+    import torch
+
+    threads = torch.get_num_threads()
+    if threads == 1:
+        return "1 thread"
+    torch.set_num_threads(1)
+    try:
+        t_one, _ = _best_time(func)
+    finally:
+        torch.set_num_threads(threads)
+    if t_threads <= OVERSUBSCRIBED * t_one:
+        return f"{threads} threads"
+    warnings.warn(
+        f"torch timings are dominated by thread oversubscription: symm took {_fmt_time(t_threads)} with "
+        f"{threads} threads and {_fmt_time(t_one)} with 1; run with OMP_NUM_THREADS=1 on a loaded machine",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return f"{threads} threads: OVERSUBSCRIBED, {_fmt_time(t_one)} on 1 thread"
 
 
 def run_demo(
