@@ -86,3 +86,46 @@ def test_float32_on_cuda_close_to_float64():
     ref = module(x)
     got = copy.deepcopy(module).float()(x.float())
     torch.testing.assert_close(got.double(), ref, rtol=1e-4, atol=1e-4)
+
+
+def _sequence_cases() -> dict:
+    from symm_torch.models import eConditionalUnet1D
+    from symm_torch.nn import eMultiheadAttention, eTransformerEncoderLayer
+
+    G = symm.groups.dihedral(4)
+    rep, cond = G.regular_rep() * 2, G.regular_rep()
+    x = torch.randn(2, 8, rep.size, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    xt = x.transpose(1, 2).contiguous()  # (B, D, T) for the U-Net
+    c = torch.randn(2, cond.size, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    t = torch.tensor([3, 7])
+    return {
+        "eMultiheadAttention": (
+            lambda: eMultiheadAttention(rep, 2),
+            lambda m, d: m(*(3 * [x.to(d)]), attn_mask=torch.ones(8, 8, dtype=torch.bool, device=d).triu(1)),
+        ),
+        "eTransformerEncoderLayer": (
+            lambda: eTransformerEncoderLayer(rep, 2, 2 * rep.size, dropout=0.0, rel_pos_max_distance=3),
+            lambda m, d: m(x.to(d), is_causal=True),
+        ),
+        "eConditionalUnet1D": (
+            lambda: eConditionalUnet1D(rep, cond, diffusion_step_embed_dim=8, down_dims=(8, 16)),
+            lambda m, d: m(xt.to(d), t.to(d), c.to(d)),
+        ),
+    }
+
+
+def _tensors(out) -> tuple:
+    """A module's outputs as a tuple of tensors (attention returns ``(output, weights or None)``)."""
+    return tuple(o for o in (out if isinstance(out, tuple) else (out,)) if o is not None)
+
+
+@pytest.mark.parametrize("name", ["eMultiheadAttention", "eTransformerEncoderLayer", "eConditionalUnet1D"])
+def test_sequence_module_on_cuda_matches_cpu_and_exports(name):
+    factory, call = _sequence_cases()[name]
+    cpu = randomise(factory().double(), seed=7).eval()
+    gpu = copy.deepcopy(cpu).to("cuda")
+    want = _tensors(call(cpu, "cpu"))
+    for got in (_tensors(call(gpu, "cuda")), _tensors(call(gpu.export(), "cuda"))):
+        for g, w in zip(got, want, strict=True):
+            assert g.device.type == "cuda"
+            torch.testing.assert_close(g.cpu(), w, rtol=1e-10, atol=1e-10)
