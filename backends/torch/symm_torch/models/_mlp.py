@@ -16,6 +16,8 @@ from symm_torch._reps import as_rep
 from symm_torch.nn._base import EquivariantModule
 from symm_torch.nn._basis import IrrepSubspaceNormPooling, trivial_field_type
 from symm_torch.nn._hom import check_init_scheme
+from symm_torch.nn._kit import activation as make_activation
+from symm_torch.nn._kit import check_prob
 from symm_torch.nn._linear import eLinear
 
 __all__ = ["EMLP", "IMLP", "eMLP", "iMLP"]
@@ -25,25 +27,6 @@ __all__ = ["EMLP", "IMLP", "eMLP", "iMLP"]
 DEFAULT_INIT_SCHEME = "xavier_uniform"
 HIDDEN_XAVIER_GAIN = 2**-0.5
 OUTPUT_GAIN = 1.0
-
-
-def _dropout(p: Any) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
-        raise ValueError(f"dropout must be a probability in [0, 1), got {p!r}")
-    return float(p)
-
-
-def _activation(activation: Any) -> torch.nn.Module:
-    if isinstance(activation, torch.nn.Module):
-        return copy.deepcopy(activation)
-    if isinstance(activation, str):
-        cls = getattr(torch.nn, activation, None)
-        if isinstance(cls, type) and issubclass(cls, torch.nn.Module):
-            return cls()
-    raise ValueError(
-        f"activation must be the name of a torch.nn activation (e.g. 'ReLU', 'ELU', 'SiLU') or a pointwise "
-        f"torch.nn.Module, got {activation!r}"
-    )
 
 
 def _hidden_units(hidden_units: Any) -> list[int]:
@@ -138,7 +121,7 @@ class EMLP(EquivariantModule):
     ) -> None:
         super().__init__(in_rep, out_rep, in_type=in_type, out_type=out_type, required=("in_rep", "out_rep"))
         units = _hidden_units(hidden_units)
-        p = _dropout(dropout)
+        p = check_prob(dropout)
         self.init_scheme = check_init_scheme(init_scheme)
         base = _permutation_hidden_rep(hidden_rep, self.in_rep.group)
         self.hidden_reps = [base * math.ceil(u / base.size) for u in units]
@@ -151,7 +134,7 @@ class EMLP(EquivariantModule):
                 gain = OUTPUT_GAIN if last else (HIDDEN_XAVIER_GAIN if self.init_scheme.startswith("xavier") else None)
             layers.append(eLinear(reps[i], reps[i + 1], bias=bias, init_scheme=init_scheme, init_gain=gain))
             if not last:
-                layers.append(_activation(activation))
+                layers.append(make_activation(activation))
                 if p > 0:
                     layers.append(torch.nn.Dropout(p))
         self.net = torch.nn.Sequential(*layers)

@@ -284,6 +284,19 @@ class _StackCore(torch.nn.Module):
         return x if self.norm is None else self.norm(x)
 
 
+class _EquivariantStack:
+    """``export()`` of an equivariant stack: its plain twin (``_twin``) holding the exported layers and norm."""
+
+    _twin: type
+
+    def export(self) -> torch.nn.Module:
+        """The plain twin stack of the exported layers (and exported final norm)."""
+        twin = self._twin.__new__(self._twin)
+        torch.nn.Module.__init__(twin)
+        twin.num_layers, twin.norm = self.num_layers, None
+        return export_children(self, twin)
+
+
 class _EncoderStackCore(_StackCore):
     def forward(
         self,
@@ -339,7 +352,7 @@ _STACK_DOC = """
 """
 
 
-class eTransformerEncoder(_EncoderStackCore, EquivariantModule):
+class eTransformerEncoder(_EquivariantStack, _EncoderStackCore, EquivariantModule):
     __doc__ = (
         """A stack of :class:`eTransformerEncoderLayer` (equivariant): ``(B, T, D) → (B, T, D)``.
 
@@ -357,13 +370,6 @@ class eTransformerEncoder(_EncoderStackCore, EquivariantModule):
     def _forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover
         return self.forward(x)
 
-    def export(self) -> torch.nn.Module:
-        """A :class:`PlainTransformerEncoder` of the exported layers (and exported final norm)."""
-        twin = PlainTransformerEncoder.__new__(PlainTransformerEncoder)
-        torch.nn.Module.__init__(twin)
-        twin.num_layers, twin.norm = self.num_layers, None
-        return export_children(self, twin)
-
 
 class PlainTransformerEncoder(_EncoderStackCore):
     __doc__ = """The plain twin of :class:`eTransformerEncoder` (stacks :class:`PlainTransformerEncoderLayer`)."""
@@ -371,7 +377,7 @@ class PlainTransformerEncoder(_EncoderStackCore):
     _layer_types = (PlainTransformerEncoderLayer,)
 
 
-class eTransformerDecoder(_DecoderStackCore, EquivariantModule):
+class eTransformerDecoder(_EquivariantStack, _DecoderStackCore, EquivariantModule):
     __doc__ = (
         """A stack of :class:`eTransformerDecoderLayer` (equivariant): ``(B, L, D) × (B, S, D) → (B, L, D)``."""
         + _STACK_DOC.format(layer="decoder_layer", cls="eTransformerDecoderLayer", torch_cls="TransformerDecoder")
@@ -387,15 +393,12 @@ class eTransformerDecoder(_DecoderStackCore, EquivariantModule):
     def _forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover
         raise TypeError("eTransformerDecoder needs forward(tgt, memory, ...)")
 
-    def export(self) -> torch.nn.Module:
-        """A :class:`PlainTransformerDecoder` of the exported layers (and exported final norm)."""
-        twin = PlainTransformerDecoder.__new__(PlainTransformerDecoder)
-        torch.nn.Module.__init__(twin)
-        twin.num_layers, twin.norm = self.num_layers, None
-        return export_children(self, twin)
-
 
 class PlainTransformerDecoder(_DecoderStackCore):
     __doc__ = """The plain twin of :class:`eTransformerDecoder` (stacks :class:`PlainTransformerDecoderLayer`)."""
     _plain = True
     _layer_types = (PlainTransformerDecoderLayer,)
+
+
+eTransformerEncoder._twin = PlainTransformerEncoder
+eTransformerDecoder._twin = PlainTransformerDecoder
