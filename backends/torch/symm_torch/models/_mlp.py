@@ -1,4 +1,5 @@
-"""EMLP and IMLP: multilayer perceptrons with permutation-rep hidden layers."""
+"""EMLP and IMLP: multilayer perceptrons with permutation-rep hidden layers and pointwise activations, or any
+hidden rep with gated or norm nonlinearities."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import symm
 import torch
-from symm.internal import permutation_images
+from symm.internal import invariant_basis, permutation_images
 
 from symm_torch._escnn import is_field_type
 from symm_torch._reps import as_rep
@@ -19,6 +20,7 @@ from symm_torch.nn._hom import check_init_scheme
 from symm_torch.nn._kit import activation as make_activation
 from symm_torch.nn._kit import check_prob
 from symm_torch.nn._linear import eLinear
+from symm_torch.nn._nonlinear import GatedNonlinearity, NormNonlinearity
 
 __all__ = ["EMLP", "IMLP", "eMLP", "iMLP"]
 
@@ -38,18 +40,68 @@ def _hidden_units(hidden_units: Any) -> list[int]:
     return units
 
 
-def _permutation_hidden_rep(hidden_rep: Any, group: symm.Group) -> symm.Rep:
-    """The hidden rep, checked to act by permutation matrices (so pointwise activations commute with it)."""
-    rep = group.regular_rep() if hidden_rep is None else as_rep(hidden_rep, "hidden_rep")
+NONLINEARITIES = ("pointwise", "gated", "norm")
+#: the default hidden rep of a group without a finite regular rep is the direct sum of its irreps up to this band
+#: (``group.irreps_up_to(DEFAULT_BAND)``: SO(2) frequencies 0, 1, 2; SO(3) degrees l = 0, 1, 2)
+DEFAULT_BAND = 2
+
+
+def _is_finite(group: symm.Group) -> bool:
+    return bool(getattr(group, "is_finite", True))
+
+
+def _nonlinearity(nonlinearity: Any, group: symm.Group) -> str:
+    """The checked nonlinearity kind; ``None``: pointwise for finite groups, gated for the others."""
+    if nonlinearity is None:
+        return "pointwise" if _is_finite(group) else "gated"
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"nonlinearity must be one of {NONLINEARITIES} or None, got {nonlinearity!r}")
+    return nonlinearity
+
+
+def _default_hidden_rep(group: symm.Group) -> symm.Rep:
+    """The regular rep of a finite group; the irreps up to ``DEFAULT_BAND`` of any other group."""
+    if _is_finite(group):
+        return group.regular_rep()
+    irreps = group.irreps_up_to(DEFAULT_BAND)
+    return symm.direct_sum(*irreps, name=f"irreps up to {DEFAULT_BAND}")
+
+
+def _all_trivial(rep: symm.Rep) -> bool:
+    return invariant_basis(rep).shape[1] == rep.size
+
+
+def _permutes(rep: symm.Rep) -> bool:
+    """Whether pointwise functions commute with ``rep``: a permutation rep (or one acting as the identity)."""
+    if _all_trivial(rep):
+        return True
+    return _is_finite(rep.group) and permutation_images(rep) is not None
+
+
+def _hidden_rep(hidden_rep: Any, group: symm.Group, kind: str) -> symm.Rep:
+    """The hidden rep; for ``kind == "pointwise"`` checked to act by permutation matrices (so pointwise
+    activations commute with it)."""
+    if hidden_rep is None:
+        if kind == "pointwise" and not _is_finite(group):
+            raise ValueError(
+                f"group {group.name} is not finite: it has no finite regular (permutation) rep, and pointwise "
+                "activations commute only with permutation reps. Use nonlinearity='gated' (the default for "
+                "this group) or nonlinearity='norm'."
+            )
+        return _default_hidden_rep(group)
+    rep = as_rep(hidden_rep, "hidden_rep")
     if rep.group is not group:
         raise ValueError(f"hidden_rep must be a rep of the model's group {group.name}, got one of {rep.group.name}")
-    rounded = permutation_images(rep)
+    if kind != "pointwise" or _all_trivial(rep):
+        return rep
+    rounded = permutation_images(rep) if _is_finite(group) else None
     if rounded is None:
         raise ValueError(
-            f"hidden_rep {rep.name!r} (size {rep.size}) is not a permutation rep: its generator images "
-            "are not permutation matrices, so a pointwise activation would break equivariance. Use a "
-            "regular or other permutation rep (default: the group's regular rep), or change its basis so "
-            "that it permutes coordinates."
+            f"hidden_rep {rep.name!r} (size {rep.size}) is not a permutation rep: its elements do not act by "
+            "permutation matrices, and a pointwise activation commutes only with permutation reps, so it would "
+            "break equivariance. Use nonlinearity='gated' or nonlinearity='norm' with this rep, or a regular or "
+            "other permutation rep (default: the group's regular rep), or change its basis so that it "
+            "permutes coordinates."
         )
     if rep is not group.regular_rep():
         rep = symm.Rep(group, rounded, name=rep.name)  # exact 0/1 images
@@ -59,26 +111,42 @@ def _permutation_hidden_rep(hidden_rep: Any, group: symm.Group) -> symm.Rep:
 class EMLP(EquivariantModule):
     r"""A G-equivariant MLP: ``eLinear → σ → eLinear → σ → … → eLinear``.
 
-    Hidden layer ``i`` carries ``⌈hidden_units[i] / |ρ_h|⌉`` copies of the hidden rep ``ρ_h`` (default the
-    regular rep). ``ρ_h(g)`` permutes coordinates, so a pointwise activation ``σ`` commutes with it and every
-    layer, hence the model, satisfies ``f(ρ_in(g) x) = ρ_out(g) f(x)``.
+    Hidden layer ``i`` carries ``⌈hidden_units[i] / |ρ_h|⌉`` copies of the hidden rep ``ρ_h``. Three kinds of
+    nonlinearity ``σ`` keep every layer, hence the model, equivariant: ``f(ρ_in(g) x) = ρ_out(g) f(x)``.
+
+    - ``"pointwise"`` (the default for finite groups): ``activation`` on every coordinate. It commutes with
+      ``ρ_h(g)`` only when ``ρ_h`` permutes coordinates, so ``ρ_h`` must be a permutation rep (default: the
+      regular rep); any other ``hidden_rep`` raises ``ValueError``.
+    - ``"gated"`` (the default for groups without a finite regular rep, such as SO(2) and SO(3)): each hidden
+      ``eLinear`` also outputs one invariant gate per non-trivial irreducible copy of the hidden layer, and
+      :class:`~symm_torch.nn.GatedNonlinearity` scales every such copy by the sigmoid of its gate;
+      ``activation`` acts on the trivial copies.
+    - ``"norm"``: :class:`~symm_torch.nn.NormNonlinearity`, each copy ``x_c ↦ x_c σ(‖x_c‖ + b_c) / ‖x_c‖`` with
+      ``σ = activation`` and a learnable bias per copy.
+
+    The gated and norm nonlinearities act on whole irreducible copies, so they accept any hidden rep. The
+    default ``ρ_h`` is the regular rep of a finite group and, for any other group, the direct sum of its irreps
+    up to band 2 (``group.irreps_up_to(2)``: SO(2) frequencies 0, 1, 2, size 5; SO(3) degrees 0, 1, 2, size 9).
 
     Parameters
     ----------
     in_rep, out_rep : symm.Rep or escnn FieldType
         Input and output representations of one group (``out_rep`` may be an int: that many trivial copies).
     hidden_units : sequence of int
-        Approximate widths of the hidden layers.
+        Approximate widths of the hidden layers (gates not counted).
     activation : str or torch.nn.Module
-        A ``torch.nn`` activation name or a pointwise module.
+        A ``torch.nn`` activation name or a pointwise module: the activation (``"pointwise"``), that of the
+        trivial copies (``"gated"``), or ``σ`` of the norms (``"norm"``).
     bias : bool
         Invariant biases in every layer.
     hidden_rep : symm.Rep or escnn Representation, optional
-        A permutation rep for the hidden layers; anything else raises ``ValueError``.
+        The hidden rep ``ρ_h`` (default above): a permutation rep for ``"pointwise"``, any rep of the group for
+        ``"gated"`` and ``"norm"``.
     dropout : float
         Probability of a ``torch.nn.Dropout`` after every activation (0: none). Dropout zeroes coordinates
         independently, so it commutes with permutation reps in distribution, and it is the identity in eval
-        mode, where the model is exactly equivariant.
+        mode, where the model is exactly equivariant. ``ValueError`` with a hidden rep that is not a
+        permutation rep, with which it would not commute even in distribution.
     init_scheme : str
         Initialisation of every :class:`~symm_torch.nn.eLinear` (see there), with fans per irrep block.
         Hidden layers use gain 1/√2 for the ``"xavier_*"`` schemes and √2 (the ReLU gain) for
@@ -88,6 +156,15 @@ class EMLP(EquivariantModule):
         eMLP at both learning rates; the former default (kaiming, gain √2 on every layer) did not.
     in_type, out_type : optional
         Keyword aliases of ``in_rep`` and ``out_rep`` (escnn's names, and symm-torch 0.1's).
+    nonlinearity : {"pointwise", "gated", "norm"}, optional
+        See above; ``None`` (default): ``"pointwise"`` for a finite group, ``"gated"`` otherwise.
+
+    Attributes
+    ----------
+    hidden_reps : list of symm.Rep
+        The rep of each hidden layer's features (for ``"gated"``, after the gates are consumed).
+    nonlinearity : str
+        The kind in use.
 
     Notes
     -----
@@ -101,6 +178,10 @@ class EMLP(EquivariantModule):
     >>> model = EMLP(G.regular_rep(), G.natural_rep("standard"), hidden_units=[32, 32])
     >>> model(torch.randn(3, 8)).shape
     torch.Size([3, 2])
+    >>> std = G.natural_rep("standard") + G.trivial_rep()
+    >>> gated = EMLP(std, std, hidden_units=[30], hidden_rep=std, nonlinearity="gated")
+    >>> gated(torch.randn(3, 3)).shape
+    torch.Size([3, 3])
     """
 
     _features_last = True
@@ -118,34 +199,57 @@ class EMLP(EquivariantModule):
         *,
         in_type: Any = None,
         out_type: Any = None,
+        nonlinearity: str | None = None,
     ) -> None:
         super().__init__(in_rep, out_rep, in_type=in_type, out_type=out_type, required=("in_rep", "out_rep"))
         units = _hidden_units(hidden_units)
         p = check_prob(dropout)
         self.init_scheme = check_init_scheme(init_scheme)
-        base = _permutation_hidden_rep(hidden_rep, self.in_rep.group)
+        group = self.in_rep.group
+        self.nonlinearity = _nonlinearity(nonlinearity, group)
+        make_activation(activation)  # checked before any layer is built
+        base = _hidden_rep(hidden_rep, group, self.nonlinearity)
+        if p > 0 and not _permutes(base):
+            raise ValueError(
+                f"dropout={p} needs a permutation hidden rep: dropout zeroes coordinates independently, which "
+                f"commutes (in distribution) only with permutation reps, and hidden_rep {base.name!r} is not one"
+            )
         self.hidden_reps = [base * math.ceil(u / base.size) for u in units]
-        reps = [self.in_rep, *self.hidden_reps, self.out_rep]
+        hidden_gain = None
+        if self.init_scheme != "identity":
+            hidden_gain = HIDDEN_XAVIER_GAIN if self.init_scheme.startswith("xavier") else None
         layers: list[torch.nn.Module] = []
-        for i in range(len(reps) - 1):
-            last = i == len(reps) - 2
-            gain = None
-            if self.init_scheme != "identity":
-                gain = OUTPUT_GAIN if last else (HIDDEN_XAVIER_GAIN if self.init_scheme.startswith("xavier") else None)
-            layers.append(eLinear(reps[i], reps[i + 1], bias=bias, init_scheme=init_scheme, init_gain=gain))
-            if not last:
-                layers.append(make_activation(activation))
-                if p > 0:
-                    layers.append(torch.nn.Dropout(p))
+        prev = self.in_rep
+        for rep in self.hidden_reps:
+            nonlinear, target = self._nonlinear(rep, activation)
+            layers.append(eLinear(prev, target, bias=bias, init_scheme=init_scheme, init_gain=hidden_gain))
+            layers.append(nonlinear)
+            if p > 0:
+                layers.append(torch.nn.Dropout(p))
+            prev = rep
+        out_gain = None if self.init_scheme == "identity" else OUTPUT_GAIN
+        layers.append(eLinear(prev, self.out_rep, bias=bias, init_scheme=init_scheme, init_gain=out_gain))
         self.net = torch.nn.Sequential(*layers)
+
+    def _nonlinear(self, rep: symm.Rep, activation: Any) -> tuple[torch.nn.Module, symm.Rep]:
+        """``(nonlinearity, the rep the layer before it outputs)`` for a hidden layer of ``rep``."""
+        if self.nonlinearity == "gated":
+            gate = GatedNonlinearity(rep, activation)
+            return gate, gate.in_rep
+        if self.nonlinearity == "norm":
+            return NormNonlinearity(rep, activation), rep
+        return make_activation(activation), rep
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_features(x, -1)
         return self.net(x)
 
     def export(self) -> torch.nn.Sequential:
-        """``torch.nn.Sequential`` of ``Linear`` layers and activations with the same outputs."""
-        return torch.nn.Sequential(*[m.export() if isinstance(m, eLinear) else copy.deepcopy(m) for m in self.net])
+        """``torch.nn.Sequential`` of ``Linear`` layers and activations (TorchScript modules for the gated and
+        norm nonlinearities) with the same outputs."""
+        return torch.nn.Sequential(
+            *[m.export() if isinstance(m, EquivariantModule) else copy.deepcopy(m) for m in self.net]
+        )
 
 
 class IMLP(EquivariantModule):
@@ -168,6 +272,9 @@ class IMLP(EquivariantModule):
         ``torch.nn.Linear``).
     in_type : optional
         Keyword alias of ``in_rep`` (escnn's name, and symm-torch 0.1's).
+    nonlinearity : {"pointwise", "gated", "norm"}, optional
+        As in :class:`EMLP` (``None``: pointwise for a finite group, gated otherwise), with the same default
+        hidden rep (the regular rep of a finite group, else ``group.irreps_up_to(2)`` summed).
 
     Notes
     -----
@@ -188,6 +295,7 @@ class IMLP(EquivariantModule):
         init_scheme: str = DEFAULT_INIT_SCHEME,
         *,
         in_type: Any = None,
+        nonlinearity: str | None = None,
     ) -> None:
         super().__init__(in_rep, in_type=in_type, required=("in_rep",))
         if isinstance(out_dim, bool) or not isinstance(out_dim, int) or out_dim < 1:
@@ -195,7 +303,8 @@ class IMLP(EquivariantModule):
         units = _hidden_units(hidden_units)
         if not units:
             raise ValueError("hidden_units must name at least one hidden layer (the one that is pooled)")
-        base = _permutation_hidden_rep(hidden_rep, self.in_rep.group)
+        kind = _nonlinearity(nonlinearity, self.in_rep.group)
+        base = _hidden_rep(hidden_rep, self.in_rep.group, kind)
         last = base * math.ceil(units[-1] / base.size)
         self.emlp = EMLP(
             self.in_rep,
@@ -206,6 +315,7 @@ class IMLP(EquivariantModule):
             hidden_rep=base,
             dropout=dropout,
             init_scheme=init_scheme,
+            nonlinearity=kind,
         )
         self.pool = IrrepSubspaceNormPooling(last, axis=-1)
         self.head = torch.nn.Linear(self.pool.n_copies, out_dim, bias=bias)
@@ -225,8 +335,9 @@ class eMLP(EMLP):
     """:class:`EMLP` under symm-learning 0.8.1's name and keywords.
 
     ``eMLP(in_rep, out_rep, hidden_units, activation=torch.nn.ReLU(), dropout=0.0, bias=True, hidden_rep=None,
-    init_scheme="xavier_uniform")``: ``activation`` may be a module (it is copied per layer) or a name. The
-    default ``init_scheme`` is symm-torch's (chosen by measurement), not symm-learning's ``"xavier_normal"``.
+    init_scheme="xavier_uniform", *, nonlinearity=None)``: ``activation`` may be a module (it is copied per
+    layer) or a name. The default ``init_scheme`` is symm-torch's (chosen by measurement), not symm-learning's
+    ``"xavier_normal"``; ``nonlinearity`` is symm-torch's (see :class:`EMLP`).
 
     Notes
     -----
@@ -243,15 +354,19 @@ class eMLP(EMLP):
         bias: bool = True,
         hidden_rep: Any = None,
         init_scheme: str = DEFAULT_INIT_SCHEME,
+        *,
+        nonlinearity: str | None = None,
     ) -> None:
-        super().__init__(in_rep, out_rep, hidden_units, activation, bias, hidden_rep, dropout, init_scheme)
+        super().__init__(
+            in_rep, out_rep, hidden_units, activation, bias, hidden_rep, dropout, init_scheme, nonlinearity=nonlinearity
+        )
 
 
 class iMLP(IMLP):
     """:class:`IMLP` under symm-learning 0.8.1's name and keywords.
 
     ``iMLP(in_rep, out_dim, hidden_units, activation=torch.nn.ReLU(), dropout=0.0, bias=True, hidden_rep=None,
-    init_scheme="xavier_uniform")``.
+    init_scheme="xavier_uniform", *, nonlinearity=None)``; ``nonlinearity`` is symm-torch's (see :class:`EMLP`).
 
     Notes
     -----
@@ -268,5 +383,9 @@ class iMLP(IMLP):
         bias: bool = True,
         hidden_rep: Any = None,
         init_scheme: str = DEFAULT_INIT_SCHEME,
+        *,
+        nonlinearity: str | None = None,
     ) -> None:
-        super().__init__(in_rep, out_dim, hidden_units, activation, bias, hidden_rep, dropout, init_scheme)
+        super().__init__(
+            in_rep, out_dim, hidden_units, activation, bias, hidden_rep, dropout, init_scheme, nonlinearity=nonlinearity
+        )

@@ -7,6 +7,8 @@
 - :class:`EquivMultivariateNormal` (0.8.1 name :class:`eMultivariateNormal`): an equivariant Gaussian head.
 - :class:`InvariantBias`, :class:`eAffine`: invariant bias; one scale per irreducible copy plus invariant bias.
 - :class:`eLayerNorm`, :class:`eRMSNorm`, :class:`eBatchNorm1d`: equivariant normalisation.
+- :class:`GatedNonlinearity` (with :func:`gate_count`), :class:`NormNonlinearity`: nonlinearities for any
+  orthogonal rep (non-permutation reps, compact groups), acting on each irreducible copy as a whole.
 - :class:`eConvTranspose1d` (and :class:`eConv1d`, the 0.8.1 name of :class:`eConv1D`).
 - :func:`impose_linear_equivariance` with :class:`CommutingConstraint` / :class:`InvariantConstraint`.
 - :class:`EMAStats`, :class:`eEMAStats`: running (symmetric) means and covariances.
@@ -29,6 +31,7 @@ from symm_torch.nn._basis import Change2DisentangledBasis, IrrepSubspaceNormPool
 from symm_torch.nn._constraints import CommutingConstraint, InvariantConstraint, impose_linear_equivariance
 from symm_torch.nn._conv import eConv1D, eConv1d, eConvTranspose1d
 from symm_torch.nn._linear import eLinear
+from symm_torch.nn._nonlinear import GatedNonlinearity, NormNonlinearity, gate_count
 from symm_torch.nn._norm import InvariantBias, eAffine, eBatchNorm1d, eLayerNorm, eRMSNorm
 from symm_torch.nn._normal import EquivMultivariateNormal, eMultivariateNormal
 from symm_torch.nn._stats import EMAStats, eEMAStats
@@ -50,10 +53,12 @@ __all__ = [
     "EquivMultivariateNormal",
     "EquivariantModule",
     "GSpace1D",
+    "GatedNonlinearity",
     "InvariantBias",
     "InvariantConstraint",
     "InvariantPositionalEmbedding",
     "IrrepSubspaceNormPooling",
+    "NormNonlinearity",
     "PlainMultiheadAttention",
     "PlainPositionalEmbedding",
     "PlainTransformerDecoder",
@@ -76,6 +81,7 @@ __all__ = [
     "eTransformerDecoderLayer",
     "eTransformerEncoder",
     "eTransformerEncoderLayer",
+    "gate_count",
     "head_partition",
     "impose_linear_equivariance",
 ]
