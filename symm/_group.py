@@ -47,7 +47,11 @@ class Group:
         The generator elements.
     name : str
         A readable name.
+    is_finite : bool
+        True (compact Lie groups, :mod:`symm.groups` ``so2()`` … ``o3()``, have False).
     """
+
+    is_finite = True
 
     def __init__(self, kind: str, generators: np.ndarray, *, name: str | None, max_order: int) -> None:
         self._kind = kind  # "perm" or "matrix"
@@ -334,6 +338,10 @@ class Group:
             if irr.id == id:
                 return irr
         raise ValueError(f"group {self.name} has no irrep with id {id!r}")
+
+    def irrep_sort_key(self, irrep: Irrep) -> Any:
+        """The position of ``irrep`` in the canonical order of isotypic components (the registry's order)."""
+        return self._irreps.index(irrep)
 
     def to_escnn(self) -> Any:
         """The escnn group this group was built from (see :meth:`from_escnn`)."""

@@ -46,6 +46,7 @@ __all__ = [
     "irrep_ids",
     "irrep_images",
     "irrep_type",
+    "normalise_id",
 ]
 
 #: The group names understood by this module.
@@ -113,7 +114,7 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, Integral) and not isinstance(x, bool)
 
 
-def _normalise_id(group: str, id: Any) -> int | tuple[int, int]:
+def normalise_id(group: str, id: Any) -> int | tuple[int, int]:
     """The canonical form of an irrep id: an int for SO(2) / SO(3), a pair of ints for O(2) / O(3)."""
     group = _check_group(group)
     help_ = _ID_HELP[group]
@@ -256,7 +257,7 @@ def irrep_images(group: str, id: Any) -> np.ndarray:
            [[-1.]]])
     """
     group = _check_group(group)
-    return np.array(_images(group, _normalise_id(group, id)))
+    return np.array(_images(group, normalise_id(group, id)))
 
 
 def irrep_type(group: str, id: Any) -> str:
@@ -275,7 +276,7 @@ def irrep_type(group: str, id: Any) -> str:
         ``"R"`` or ``"C"``.
     """
     group = _check_group(group)
-    id = _normalise_id(group, id)
+    id = normalise_id(group, id)
     return "C" if group == "so2" and id >= 1 else "R"
 
 

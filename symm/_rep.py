@@ -1,4 +1,4 @@
-"""Real orthogonal representations of finite groups and their isotypic decomposition."""
+"""Real orthogonal representations of finite and compact groups and their isotypic decomposition."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 
 from symm import _tolerances as tolerances
+from symm._compact import identity_images
 from symm._group import Group, as_matrix_stack
+from symm._lie_rep import check_images, evaluate, tensor_images
 from symm._walk import all_matrices, as_permutations, element_permutations, iter_images, polish
 
 __all__ = ["Irrep", "IsotypicComponent", "Rep", "common_group", "direct_sum", "shared_components"]
@@ -55,8 +57,10 @@ class Rep:
     ----------
     group : Group
     generator_images : array_like, shape (n_generators, D, D)
-        Orthogonal matrices, ``generator_images[s] = ρ(group.generators[s])``. They must define a
-        homomorphism; this is verified.
+        Finite group: orthogonal matrices, ``generator_images[s] = ρ(group.generators[s])``. Compact group:
+        ``dρ(X_i)`` (skew) for each element of ``group.lie_basis``, then ``ρ(h_j)`` (orthogonal) for each of
+        ``group.discrete_generators``. They must define a homomorphism; this is verified (for a compact
+        group: skewness, the commutation relations, integrality, and the discrete images' consistency).
     name : str, optional
 
     Examples
@@ -78,7 +82,10 @@ class Rep:
                 f"generator_images must hold one matrix per generator of {group.name} "
                 f"({len(group.generators)}), got {images.shape[0]}"
             )
-        _check_orthogonal(images, "generator_images")
+        if group.is_finite:
+            _check_orthogonal(images, "generator_images")
+        else:
+            check_images(group, images, "generator_images")
         self.group = group
         self.generator_images = images
         self.generator_images.setflags(write=False)
@@ -86,7 +93,8 @@ class Rep:
         self._decomposition: Decomposition | None = None
         self._decomposition_error: str | None = None
         self._matrices: np.ndarray | None = None
-        self._check_homomorphism()
+        if group.is_finite:
+            self._check_homomorphism()
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -130,7 +138,8 @@ class Rep:
         from symm._group import DEFAULT_MAX_ORDER
 
         mats = as_matrix_stack(matrices, "matrices")
-        _check_orthogonal(mats, "matrices")
+        if not isinstance(group, Group) or group.is_finite:
+            _check_orthogonal(mats, "matrices")
         if group is None:
             group = Group.from_matrices(mats, max_order=DEFAULT_MAX_ORDER if max_order is None else max_order)
             return cls(group, mats, name=name)
@@ -170,13 +179,15 @@ class Rep:
         """The dimension ``D``."""
         return self.generator_images.shape[1]
 
-    def __call__(self, g: int) -> np.ndarray:
+    def __call__(self, g: Any) -> np.ndarray:
         """``ρ(g)``: the matrix of group element ``g``, shape (D, D).
 
         Parameters
         ----------
-        g : int
-            An element of ``rep.group``, as an integer ``0 <= g < group.order``. Elements are numbered in
+        g : int, or array_like of shape (k, k) or (n, k, k) for a compact group
+            An element of ``rep.group``. For a compact group, its defining matrix (or a stack of them, which
+            gives a stack (n, D, D)): ``ρ(exp(Σ ω_i X_i) h) = exp(Σ ω_i dρ(X_i)) ρ(h)``. For a finite group, an
+            integer ``0 <= g < group.order``. Elements are numbered in
             breadth-first order over words in the generators: ``0`` is the identity, ``1, ..., |S|`` are the
             generators in the order they were given (when they are distinct), then products of two
             generators, and so on. ``group.word(g)`` gives the generator indices of ``g``,
@@ -206,6 +217,8 @@ class Rep:
         >>> bool(np.allclose(rep(g), rep(1) @ rep(2)))
         True
         """
+        if not self.group.is_finite:
+            return evaluate(self, g)
         g = self.group._check_element(g)
         if self._matrices is not None:
             return self._matrices[g].copy()
@@ -215,7 +228,11 @@ class Rep:
         return out
 
     def matrices(self) -> np.ndarray:
-        """All ``ρ(g)`` in ``group.elements`` order, shape (order, D, D). Read-only; cached when small."""
+        """All ``ρ(g)`` in ``group.elements`` order, shape (order, D, D). Read-only; cached when small.
+
+        Finite groups only (a compact group's elements are not listed: evaluate ``rep(G.sample(n))``).
+        """
+        self._finite_only("matrices()")
         if self._matrices is not None:
             return self._matrices
         mats = all_matrices(self.group, self.generator_images)
@@ -225,11 +242,19 @@ class Rep:
         return mats
 
     def character(self) -> np.ndarray:
-        """``χ(g) = tr ρ(g)`` for every element, shape (order,)."""
+        """``χ(g) = tr ρ(g)`` for every element, shape (order,). Finite groups only."""
+        self._finite_only("character()")
         chi = np.empty(self.group.order)
         for idx, mats in iter_images(self.group, self.generator_images, np.eye(self.size)):
             chi[idx] = np.trace(mats, axis1=1, axis2=2)
         return chi
+
+    def _finite_only(self, what: str) -> None:
+        if not self.group.is_finite:
+            raise ValueError(
+                f"{what} lists every element, and {self.group.name} is infinite; evaluate the rep on sampled "
+                "elements instead: rep(G.sample(n, seed))"
+            )
 
     def _check_homomorphism(self) -> None:
         """Verify ``ρ(g_s) ρ(h) = ρ(g_s h)`` on every edge of the Cayley graph.
@@ -264,7 +289,10 @@ class Rep:
         if self._decomposition is None:
             if self._decomposition_error is not None:  # a failure is cached: the same input fails the same way
                 raise RuntimeError(self._decomposition_error)
-            from symm._decompose import decompose
+            if self.group.is_finite:
+                from symm._decompose import decompose
+            else:
+                from symm._lie_decompose import decompose
 
             try:
                 self._decomposition = decompose(self)
@@ -345,12 +373,18 @@ class Rep:
     def tensor(self, other: Rep) -> Rep:
         """The tensor product rep ``g ↦ ρ(g) ⊗ σ(g)`` (Kronecker order: this rep's index is major).
 
+        For a compact group the Lie images are ``dρ(X) ⊗ I + I ⊗ dσ(X)``.
+
         ``other`` may be a rep of another group with corresponding generators (see :func:`direct_sum`).
         """
         if not isinstance(other, Rep):
             raise TypeError(f"tensor takes a symm.Rep, got {type(other).__name__}")
         _, other = common_group(self, other)
-        images = np.stack([np.kron(a, b) for a, b in zip(self.generator_images, other.generator_images, strict=False)])
+        if self.group.is_finite:
+            pairs = zip(self.generator_images, other.generator_images, strict=True)
+            images = np.stack([np.kron(a, b) for a, b in pairs])
+        else:
+            images = tensor_images(self.group, self.generator_images, other.generator_images)
         return Rep(self.group, images, name=f"{self.name}⊗{other.name}")
 
     def to_escnn(self) -> Any:
@@ -418,7 +452,7 @@ class Irrep(Rep):
     @property
     def is_trivial(self) -> bool:
         """Whether this is the trivial irrep (dimension 1, every element acting as 1)."""
-        return self.dim == 1 and bool(np.all(self.generator_images == 1.0))
+        return self.dim == 1 and bool(np.array_equal(self.generator_images, identity_images(self.group, 1)))
 
     def __repr__(self) -> str:
         return f"<symm.Irrep {self.id} of {self.group.name}: dim {self.dim}, type {self.type}>"
@@ -429,6 +463,8 @@ class Irrep(Rep):
 
 def _registered_irrep(group: Group, id: Any, images: np.ndarray | None = None, type: str | None = None) -> Irrep:
     """The group's irrep ``id``; in an open registry (large groups), register it from its canonical images."""
+    if not group.is_finite:
+        return group.irrep(id)
     from symm._decompose import ensure_registry, register_canonical
 
     ensure_registry(group)
@@ -479,7 +515,7 @@ def direct_sum(*reps: Rep, name: str | None = None) -> Rep:
             block[o : o + r.size] = q[:, c.slice]
             columns.setdefault(key, []).append(block)
             irreps[key] = c.irrep
-    order = sorted(irreps, key=lambda k: irreps[k].group._irreps.index(irreps[k]))
+    order = sorted(irreps, key=lambda k: irreps[k].group.irrep_sort_key(irreps[k]))
     q_cols, comps, start = [], [], 0
     for k in order:
         block = np.concatenate(columns[k], axis=1)
@@ -533,6 +569,8 @@ def common_group(a: Rep, b: Rep, names: tuple[str, str] = ("rep", "other")) -> t
         return a, hit
     from symm._group import generators_correspond, paired_order
 
+    if not (ga.is_finite and gb.is_finite):
+        raise ValueError(f"{names[0]} and {names[1]} are reps of different groups ({ga.name} vs {gb.name})")
     if not generators_correspond(ga, gb):
         sa, sb = len(ga.generators), len(gb.generators)
         if sa != sb:

@@ -1,4 +1,5 @@
-"""Built-in finite groups, each with its natural representations.
+"""Built-in groups: finite groups, each with its natural representations, and the compact Lie groups SO(2),
+O(2), SO(3) and O(3) (natural rep ``"defining"``).
 
 Groups are interned by content: calling a constructor twice returns the same :class:`~symm.Group` object while
 the first is in use, so reps built on either share one irrep registry. A group nobody refers to any more is
@@ -20,10 +21,23 @@ import math
 import numpy as np
 
 from symm import _group
+from symm._compact import CompactGroup, compact_group
 from symm._group import DEFAULT_MAX_ORDER, Group
 from symm._walk import permutation_matrices
 
-__all__ = ["alternating", "cyclic", "dicyclic", "dihedral", "direct_product", "quaternion", "symmetric"]
+__all__ = [
+    "alternating",
+    "cyclic",
+    "dicyclic",
+    "dihedral",
+    "direct_product",
+    "o2",
+    "o3",
+    "quaternion",
+    "so2",
+    "so3",
+    "symmetric",
+]
 
 
 def _rotation(angle: float) -> np.ndarray:
@@ -144,6 +158,54 @@ def dicyclic(n: int) -> Group:
 def quaternion() -> Group:
     """The quaternion group ``Q8 = {±1, ±i, ±j, ±k}`` (same object as ``dicyclic(2)``)."""
     return dicyclic(2)
+
+
+def so2() -> CompactGroup:
+    """The rotation group SO(2) of the plane: one Lie generator ``L = [[0, -1], [1, 0]]``.
+
+    Irreps: ``k >= 0``; ``k >= 1`` is the rotation by ``kθ`` (complex type). Natural rep ``"defining"`` (R²).
+
+    Examples
+    --------
+    >>> import symm
+    >>> G = symm.groups.so2()
+    >>> G.is_finite, G.order, G.lie_basis.shape
+    (False, None, (1, 2, 2))
+    """
+    return compact_group("so2")
+
+
+def o2() -> CompactGroup:
+    """The orthogonal group O(2): SO(2) and the reflection ``diag(1, -1)``.
+
+    Irreps: ``(0, 0)`` trivial, ``(1, 0)`` determinant, ``(1, k)`` for ``k >= 1`` (real type).
+    """
+    return compact_group("o2")
+
+
+def so3() -> CompactGroup:
+    """The rotation group SO(3): Lie generators ``L_x, L_y, L_z`` with ``[L_x, L_y] = L_z``.
+
+    Irreps: ``l >= 0`` of dimension ``2l + 1``, in escnn's real basis (for ``l = 1`` the coordinates
+    ``(y, z, x)``). Natural rep ``"defining"`` (R³).
+
+    Examples
+    --------
+    >>> import symm
+    >>> vec = symm.groups.so3().natural_rep("defining")
+    >>> [(c.irrep.id, c.multiplicity) for c in vec.tensor(vec).isotypic_components]
+    [(0, 1), (1, 1), (2, 1)]
+    """
+    return compact_group("so3")
+
+
+def o3() -> CompactGroup:
+    """The orthogonal group O(3): SO(3) and the inversion ``-I``.
+
+    Irreps: ``(p, l)``, SO(3)'s irrep ``l`` with the inversion acting as ``(-1)^p``: vectors are ``(1, 1)``,
+    pseudovectors ``(0, 1)``.
+    """
+    return compact_group("o3")
 
 
 def direct_product(G: Group, H: Group) -> Group:

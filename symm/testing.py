@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from symm._rep import Rep, common_group
-from symm._xp import constant, device_of, namespace_of, to_float
+from symm._xp import constant, device_of, namespace_of, to_float, to_namespace
 
 __all__ = ["assert_equivariant", "openblas_kernels"]
 
@@ -28,6 +28,9 @@ def assert_equivariant(
 ) -> None:
     """Check ``f(ρ_in(g) x) = ρ_out(g) f(x)`` for every group element (or a random sample of them).
 
+    Finite groups larger than ``max_elements`` and compact groups (SO(2), O(2), SO(3), O(3)) are checked on
+    ``max_elements`` Haar-random elements (``group.sample``) drawn with ``seed``.
+
     Parameters
     ----------
     f : callable
@@ -43,7 +46,7 @@ def assert_equivariant(
     rtol, atol : float, optional
         Tolerances relative to ``max |f(x)|``. Default: 1e-10 for float64, 1e-5 otherwise.
     max_elements : int
-        Groups larger than this are checked on a random sample of this many elements.
+        Groups larger than this, and infinite groups, are checked on a random sample of this many elements.
     seed : int
         Seed of that sample.
 
@@ -55,7 +58,9 @@ def assert_equivariant(
     xp = namespace_of(x=x)
     rep_in, rep_out = common_group(rep_in, rep_out, ("rep_in", "rep_out"))  # groups meet by content
     group = rep_in.group
-    if group.order <= max_elements:
+    if not group.is_finite:
+        elements: Any = group.sample(max_elements, seed)
+    elif group.order <= max_elements:
         elements = range(group.order)
     else:
         elements = np.random.default_rng(seed).choice(group.order, size=max_elements, replace=False)
@@ -72,17 +77,24 @@ def assert_equivariant(
         return xp.moveaxis(xp.moveaxis(a, axis, -1) @ xp.matrix_transpose(r), -1, axis)
 
     for g in elements:
-        g = int(g)
-        r_in = constant(rep_in, ("rho", g), lambda g=g: rep_in(g), xp, dev, x.dtype)
-        r_out = constant(rep_out, ("rho", g), lambda g=g: rep_out(g), xp, dev, y.dtype)
+        if group.is_finite:
+            g = int(g)
+            r_in = constant(rep_in, ("rho", g), lambda g=g: rep_in(g), xp, dev, x.dtype)
+            r_out = constant(rep_out, ("rho", g), lambda g=g: rep_out(g), xp, dev, y.dtype)
+        else:
+            r_in, r_out = (to_namespace(r(g), xp, dev, x.dtype) for r in (rep_in, rep_out))
         lhs = f(act(r_in, x))
         rhs = act(r_out, y)
         err = to_float(xp.max(xp.abs(lhs - rhs))) if y.size else 0.0
         if not err <= atol + rtol * max(ref_scale, 1.0):
             raise AssertionError(
-                f"not equivariant at group element {g} of {group.name}: max |f(ρ_in(g)x) - ρ_out(g)f(x)| = "
-                f"{err:.3e} > {atol + rtol * max(ref_scale, 1.0):.3e}"
+                f"not equivariant at group element {_element_text(g)} of {group.name}: "
+                f"max |f(ρ_in(g)x) - ρ_out(g)f(x)| = {err:.3e} > {atol + rtol * max(ref_scale, 1.0):.3e}"
             )
+
+
+def _element_text(g: Any) -> str:
+    return str(g) if np.ndim(g) == 0 else np.array2string(np.asarray(g), precision=4, separator=", ")
 
 
 # OpenBLAS kernel -> the CPU flag it needs (Nehalem runs on any x86-64)
