@@ -61,19 +61,27 @@ class CompactGroup(Group):
 
     is_finite = False
 
-    def __init__(self, kind: str) -> None:
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        lie_basis: np.ndarray,
+        discrete_generators: np.ndarray,
+        image_names: tuple[str, ...],
+        structure_constants: np.ndarray,
+    ) -> None:
         self._kind = kind
-        self.name = _NAMES[kind]
+        self.name = name
         self.order = None
         self.max_order = None
-        basis = np.array(_lie_irreps.LIE_BASIS[kind], dtype=np.float64)
-        discrete = np.array(_lie_irreps.DISCRETE_GENERATORS[kind], dtype=np.float64).reshape(-1, *basis.shape[1:])
+        basis = np.array(lie_basis, dtype=np.float64)
+        discrete = np.array(discrete_generators, dtype=np.float64).reshape(-1, *basis.shape[1:])
         basis.setflags(write=False)
         discrete.setflags(write=False)
         self.lie_basis = basis
         self.discrete_generators = discrete
-        self.generators = _IMAGE_NAMES[kind]
-        self.structure_constants = _lie_irreps.STRUCTURE_CONSTANTS[kind]
+        self.generators = image_names
+        self.structure_constants = structure_constants
         self._generator_data = np.concatenate([basis, discrete])
         self._irreps: list[Irrep] = []
         self._irrep_by_id: dict[Any, Irrep] = {}
@@ -127,6 +135,19 @@ class CompactGroup(Group):
             out[flip] = out[flip] @ self.discrete_generators[0]
         return out
 
+    def element_parts(self, images: np.ndarray, g: Any, name: str = "g") -> tuple[np.ndarray, np.ndarray | None]:
+        """``(ω, ρ(h))`` for ``g = exp(Σ_i ω_i X_i) · h``: Lie coordinates (n, n_lie) and the discrete part's
+        matrices (n, D, D) under the rep with these ``images`` (``None`` when every ``h`` is the identity)."""
+        omega, flips = self.split(g, name)
+        if not flips.any():
+            return omega, None
+        post = np.broadcast_to(np.eye(images.shape[1]), (len(flips), *images.shape[1:])).copy()
+        post[flips] = images[self.n_lie]
+        return omega, post
+
+    def check_images(self, images: np.ndarray, name: str) -> None:
+        """Checks of a rep's images beyond those of :func:`symm._lie_rep.check_images` (none here)."""
+
     def split(self, g: Any, name: str = "g") -> tuple[np.ndarray, np.ndarray]:
         """``(ω, flips)`` with ``g = exp(Σ_i ω_i X_i) · h^flip``: Lie coordinates (n, n_lie) and discrete parts
         (n,) bool of defining matrices ``g`` (k, k) or (n, k, k).
@@ -168,7 +189,7 @@ class CompactGroup(Group):
     # ------------------------------------------------------------------ irreps
     def irrep(self, id: Any) -> Irrep:
         """The irrep with this id (escnn's ids: ``k``, ``(j, k)``, ``l`` or ``(p, l)``), built on first use."""
-        key = _lie_irreps.normalise_id(self._kind, id)
+        key = self._normalise_id(id)
         hit = self._irrep_by_id.get(key)
         if hit is not None:
             return hit
@@ -177,14 +198,10 @@ class CompactGroup(Group):
         with self._registry_lock:
             hit = self._irrep_by_id.get(key)
             if hit is None:
-                images = _lie_irreps.irrep_images(self._kind, key)
+                images, type_, endo = self._irrep_data(key)
+                trivial = images.shape[1] == 1 and np.array_equal(images, identity_images(self, 1))
                 hit = Irrep(
-                    self,
-                    images,
-                    id=key,
-                    type=_lie_irreps.irrep_type(self._kind, key),
-                    endomorphism_basis=_lie_irreps.endomorphism_basis(self._kind, key),
-                    name=f"irrep {key}" if key != _trivial_id(self._kind) else "trivial",
+                    self, images, id=key, type=type_, endomorphism_basis=endo, name="trivial" if trivial else None
                 )
                 self._irrep_by_id[key] = hit
                 self._irreps.append(hit)
@@ -207,11 +224,25 @@ class CompactGroup(Group):
         """
         if isinstance(band, (bool, np.bool_)) or not isinstance(band, (int, np.integer)) or band < 0:
             raise ValueError(f"band must be an integer >= 0, got {band!r}")
-        return tuple(self.irrep(i) for i in _lie_irreps.irrep_ids(self._kind, int(band)))
+        return tuple(self.irrep(i) for i in self._ids_up_to(int(band)))
 
     def irrep_sort_key(self, irrep: Irrep) -> Any:
         """The position of ``irrep`` in the canonical order of isotypic components (trivial first, then by band)."""
         return _sort_key(self._kind, irrep.id)
+
+    def _normalise_id(self, id: Any) -> Any:
+        return _lie_irreps.normalise_id(self._kind, id)
+
+    def _ids_up_to(self, band: int) -> list[Any]:
+        return _lie_irreps.irrep_ids(self._kind, band)
+
+    def _irrep_data(self, key: Any) -> tuple[np.ndarray, str, np.ndarray]:
+        """``(images, type, endomorphism_basis)`` of the canonical irrep ``key``."""
+        return (
+            _lie_irreps.irrep_images(self._kind, key),
+            _lie_irreps.irrep_type(self._kind, key),
+            _lie_irreps.endomorphism_basis(self._kind, key),
+        )
 
     # ------------------------------------------------------------------ reps
     def trivial_rep(self, size: int = 1) -> Rep:
@@ -293,12 +324,15 @@ def compact_group(kind: str) -> CompactGroup:
     with _BUILT_LOCK:
         group = _BUILT.get(kind)
         if group is None:
-            group = _BUILT[kind] = CompactGroup(kind)
+            group = _BUILT[kind] = CompactGroup(
+                kind,
+                _NAMES[kind],
+                _lie_irreps.LIE_BASIS[kind],
+                _lie_irreps.DISCRETE_GENERATORS[kind],
+                _IMAGE_NAMES[kind],
+                _lie_irreps.STRUCTURE_CONSTANTS[kind],
+            )
     return group
-
-
-def _trivial_id(kind: str) -> Any:
-    return _lie_irreps.irrep_ids(kind, 0)[0]
 
 
 def _sort_key(kind: str, id: Any) -> tuple[int, int]:

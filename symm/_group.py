@@ -133,7 +133,10 @@ class Group:
 
     @classmethod
     def from_escnn(cls, group: Any) -> Group:
-        """The symm group of a finite escnn group, keeping escnn's irreps, their ids and matrices.
+        """The symm group of an escnn group, keeping escnn's irreps, their ids and matrices.
+
+        Finite escnn groups, and escnn's ``so2_group``, ``o2_group``, ``so3_group`` and ``o3_group`` (which give
+        :func:`symm.groups.so2` … :func:`~symm.groups.o3`).
 
         escnn is not imported: ``group`` is read duck-typed (``generators``, ``regular_representation``,
         ``irreps()``).

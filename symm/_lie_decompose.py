@@ -41,16 +41,16 @@ def decompose(rep: Rep) -> Decomposition:
 
     group = rep.group
     images = rep.generator_images
-    spaces = _isotypic_spaces(rep)
+    spaces = _product_spaces(rep) if hasattr(group, "finite") else _isotypic_spaces(rep)
     spaces.sort(key=lambda item: group.irrep_sort_key(item[0]))
     columns, comps, start = [], [], 0
-    for irrep, w in spaces:
+    for irrep, w, aligned in spaces:
         d = irrep.dim
         if w.shape[1] % d:
             raise RuntimeError(
                 f"the isotypic space of {irrep} in {rep!r} has dimension {w.shape[1]}, not a multiple of {d}"
             )
-        q = w if d == 1 else w @ _aligned_copies(irrep, w.T @ images @ w, w.shape[1] // d)
+        q = w if aligned or d == 1 else w @ _aligned_copies(irrep, w.T @ images @ w, w.shape[1] // d)
         q = canonical_copies(q, irrep.endomorphism_basis)
         comps.append(IsotypicComponent(irrep, q.shape[1] // d, slice(start, start + q.shape[1])))
         columns.append(q)
@@ -60,8 +60,77 @@ def decompose(rep: Rep) -> Decomposition:
     return Decomposition(Q, tuple(comps))
 
 
-def _isotypic_spaces(rep: Rep) -> list[tuple[Irrep, np.ndarray]]:
-    """``[(irrep, W)]``: orthonormal bases ``W`` (D, n) of the isotypic spaces, one per irrep present."""
+def _product_spaces(rep: Rep) -> list[tuple[Irrep, np.ndarray, bool]]:
+    """``[(irrep, Q_k, True)]`` for a rep of ``A × B`` (compact × finite), copies already aligned.
+
+    The rep restricted to ``A`` is decomposed first. ``B`` commutes with ``A``, so on the aligned copies of a
+    real ``A``-irrep ``a`` it acts as ``M(b) ⊗ I``: ``M`` is a rep of ``B`` on the multiplicity space, decomposed
+    by the finite machinery, and copy ``j`` of ``b`` in it spans copies of ``(a, b)`` as ``ρ̂_b ⊗ ρ̂_a``. For a
+    complex ``a`` (SO(2), ``k >= 1``), ``B`` acts on the copies' real span commuting with the complex structure
+    ``𝒥 = I ⊗ J``; that span is decomposed under ``B`` and each real ``b`` component's copies are paired by ``𝒥``
+    into copies of ``(a, b)`` as ``ρ̂_a ⊗ ρ̂_b``.
+    """
+    from symm._product import product_irrep_data
+    from symm._rep import Rep
+
+    group = rep.group
+    compact, finite = group.compact, group.finite
+    n_a = len(compact.generators)
+    images = rep.generator_images
+    rep_a = Rep(compact, images[:n_a])
+    gens_b = images[n_a:]
+    size = rep.size
+    out: list[tuple[Irrep, np.ndarray, bool]] = []
+    for comp in rep_a.isotypic_components:
+        a = comp.irrep
+        v = rep_a.change_of_basis[:, comp.slice]  # (D, m·d_a), copies aligned
+        m, d_a = comp.multiplicity, a.dim
+        restricted = v.T @ gens_b @ v
+        if a.type == "R":
+            mult = np.trace(restricted.reshape(len(gens_b), m, d_a, m, d_a), axis1=2, axis2=4) / d_a
+            rep_m = Rep(finite, mult)
+            q_b = rep_m.change_of_basis
+            for c in rep_m.isotypic_components:
+                cols = np.einsum("xca,cq->xqa", v.reshape(size, m, d_a), q_b[:, c.slice]).reshape(size, -1)
+                out.append((group.irrep(group.product_id(a.id, c.irrep.id)), cols, True))
+            continue
+        rep_v = Rep(finite, restricted)
+        q_b = rep_v.change_of_basis
+        cplx = np.kron(np.eye(m), a.endomorphism_basis[1])  # 𝒥 in the copies' coordinates
+        for c in rep_v.isotypic_components:
+            b = c.irrep
+            product_irrep_data(a, b, group.n_lie)  # raises for a pair that is not irreducible over R
+            basis = v @ q_b[:, c.slice]  # (D, 2n·d_b), b's copies aligned
+            k = (
+                np.trace(
+                    (q_b[:, c.slice].T @ cplx @ q_b[:, c.slice]).reshape(c.multiplicity, b.dim, -1, b.dim),
+                    axis1=1,
+                    axis2=3,
+                )
+                / b.dim
+            )
+            w, vec = np.linalg.eigh(1j * k)
+            seeds = np.sqrt(2.0) * vec[:, w < 0]  # K v = i v
+            s, ks = seeds.imag, seeds.real  # K s = ks
+            n = s.shape[1]
+            blocks = basis.reshape(size, c.multiplicity, b.dim)
+            first = np.einsum("xcb,cj->xjb", blocks, s)
+            second = np.einsum("xcb,cj->xjb", blocks, ks)
+            cols = np.stack([first, second], axis=2).reshape(size, n * 2 * b.dim)
+            out.append((group.irrep(group.product_id(a.id, b.id)), cols, True))
+    return _merge(out)
+
+
+def _merge(spaces: list[tuple[Irrep, np.ndarray, bool]]) -> list[tuple[Irrep, np.ndarray, bool]]:
+    """One entry per irrep: the columns of every source of its copies, side by side."""
+    merged: dict[int, tuple[Irrep, list[np.ndarray]]] = {}
+    for irrep, cols, _ in spaces:
+        merged.setdefault(id(irrep), (irrep, []))[1].append(cols)
+    return [(irrep, np.concatenate(cols, axis=1), True) for irrep, cols in merged.values()]
+
+
+def _isotypic_spaces(rep: Rep) -> list[tuple[Irrep, np.ndarray, bool]]:
+    """``[(irrep, W, False)]``: orthonormal bases ``W`` (D, n) of the isotypic spaces, one per irrep present."""
     group = rep.group
     kind, n_lie = group._kind, group.n_lie
     lie, disc = rep.generator_images[:n_lie], rep.generator_images[n_lie:]
@@ -77,9 +146,9 @@ def _isotypic_spaces(rep: Rep) -> list[tuple[Irrep, np.ndarray]]:
     for b in np.unique(rounded).astype(int).tolist():
         w = vecs[:, rounded == b]
         if kind == "so2" or kind == "so3":
-            out.append((group.irrep(b), w))
+            out.append((group.irrep(b), w, False))
         elif kind == "o2" and b > 0:
-            out.append((group.irrep((1, b)), w))
+            out.append((group.irrep((1, b)), w, False))
         else:  # split by the discrete generator's sign: O(2) frequency 0 (trivial / det), O(3) parity
             ids = [(0, 0), (1, 0)] if kind == "o2" else [(0, b), (1, b)]
             signs = {float(np.round(group.irrep(i).generator_images[n_lie][0, 0])): i for i in ids}
@@ -88,7 +157,7 @@ def _isotypic_spaces(rep: Rep) -> list[tuple[Irrep, np.ndarray]]:
             for sign, i in sorted(signs.items()):
                 sel = np.abs(s_vals - sign) < 0.5
                 if sel.any():
-                    out.append((group.irrep(i), w @ s_vecs[:, sel]))
+                    out.append((group.irrep(i), w @ s_vecs[:, sel], False))
     return out
 
 

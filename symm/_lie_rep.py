@@ -82,12 +82,25 @@ def check_images(group: CompactGroup, images: np.ndarray, name: str) -> None:
                     f"{name}[{k}], the image ρ({labels[k]}), is inconsistent with the Lie images: ρ(h) dρ({labels[i]}) "
                     f"ρ(h)ᵀ must equal dρ(h {labels[i]} h⁻¹) and differs by {err:.2e} (relative)"
                 )
-        err = float(np.abs(r @ r - eye).max())
-        if err > tolerances.ORTHOGONALITY * 100:
+        order = _matrix_order(h)
+        err = float(np.abs(np.linalg.matrix_power(r, order) - eye).max())
+        if err > tolerances.ORTHOGONALITY * 100 * order:
             raise ValueError(
-                f"{name}[{k}], the image ρ({labels[k]}), does not square to the identity as the {labels[k]} of "
-                f"{group.name} does: max |ρ(h)² - I| = {err:.2e}"
+                f"{name}[{k}], the image ρ({labels[k]}), is not the identity to the power {order}, as "
+                f"{labels[k]} of {group.name} is: max |ρ(h)^{order} - I| = {err:.2e}"
             )
+    group.check_images(images, name)
+
+
+def _matrix_order(h: np.ndarray, limit: int = 10**6) -> int:
+    """The smallest ``n >= 1`` with ``h^n = I`` for a defining matrix of finite order."""
+    eye = np.eye(h.shape[0])
+    p, n = h, 1
+    while np.abs(p - eye).max() > 1e-9:
+        p, n = p @ h, n + 1
+        if n > limit:  # pragma: no cover - defining discrete generators have small order
+            raise RuntimeError("a discrete generator has no finite order")
+    return n
 
 
 def tensor_images(group: CompactGroup, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -107,7 +120,7 @@ def evaluate(rep: Rep, g: Any) -> np.ndarray:
     """
     group = rep.group
     single = np.ndim(g) == 2
-    omega, flips = group.split(g)
+    omega, post = group.element_parts(rep.generator_images, g)
     n_lie = group.n_lie
     blocks = np.zeros((len(omega), rep.size, rep.size))
     start = 0
@@ -120,8 +133,8 @@ def evaluate(rep: Rep, g: Any) -> np.ndarray:
             start += d
     q = rep.change_of_basis
     out = q @ blocks @ q.T
-    if flips.any():
-        out[flips] = out[flips] @ rep.generator_images[n_lie]
+    if post is not None:
+        out = out @ post
     return out[0] if single else out
 
 

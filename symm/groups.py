@@ -23,6 +23,7 @@ import numpy as np
 from symm import _group
 from symm._compact import CompactGroup, compact_group
 from symm._group import DEFAULT_MAX_ORDER, Group
+from symm._product import product_group
 from symm._walk import permutation_matrices
 
 __all__ = [
@@ -213,9 +214,22 @@ def direct_product(G: Group, H: Group) -> Group:
 
     Natural reps: every natural rep ``name`` of G and H as ``"G.name"`` / ``"H.name"`` (the other factor acting
     trivially).
+
+    One factor may be compact (SO(2), O(2), SO(3), O(3)) and the other finite: the product is then a compact
+    group whose images are the compact factor's Lie images, its discrete generators, then the finite factor's
+    generators, and whose irreps have ids ``(id_G, id_H)`` (see :mod:`symm._product`).
+
+    Examples
+    --------
+    >>> import symm
+    >>> G = symm.groups.direct_product(symm.groups.so2(), symm.groups.cyclic(2))
+    >>> G.name, G.is_finite, G.generators
+    ('SO(2)xC2', False, ('L', 'C2[0]'))
     """
     if not isinstance(G, Group) or not isinstance(H, Group):
         raise TypeError(f"direct_product takes two symm.Group objects, got {type(G).__name__} and {type(H).__name__}")
+    if not (G.is_finite and H.is_finite):
+        return product_group(G, H)
     if G._kind == "perm" and H._kind == "perm":
         width = G._generator_data.shape[1] + H._generator_data.shape[1]
     else:

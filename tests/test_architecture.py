@@ -130,7 +130,15 @@ KNOWN_CYCLES = [
     # (Group.irreps() and regular_rep() build Reps; Rep.isotypic_components runs the decomposition, which
     # fills the group's registry). Compact groups mirror it: CompactGroup.irrep() builds Irreps, and
     # Rep.isotypic_components of a compact rep runs symm._lie_decompose. Splitting it is issue 10's open step.
-    ["symm._compact", "symm._decompose", "symm._escnn", "symm._group", "symm._lie_decompose", "symm._rep"],
+    [
+        "symm._compact",
+        "symm._decompose",
+        "symm._escnn",
+        "symm._group",
+        "symm._lie_decompose",
+        "symm._product",
+        "symm._rep",
+    ],
 ]
 
 
