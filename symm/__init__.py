@@ -1,6 +1,7 @@
 """symm: learning and statistics with symmetry priors, on any Array API library.
 
-Data ``x ∈ R^D`` transforms under a real orthogonal representation ``ρ`` of a finite group ``G``. symm splits
+Data ``x ∈ R^D`` transforms under a real orthogonal representation ``ρ`` of a finite group ``G``, or of a
+compact Lie group (SO(2), O(2), SO(3), O(3), and their products with finite groups). symm splits
 ``R^D`` into isotypic subspaces and uses them for exact symmetric statistics and equivariant linear algebra.
 Representation bookkeeping is host-side NumPy float64; array functions run on NumPy, CuPy, PyTorch, JAX, Dask
 and array-api-strict and return results in the input's namespace, device and dtype.
