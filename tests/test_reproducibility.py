@@ -1,7 +1,8 @@
 """The same numbers on every BLAS kernel, thread count, process and call order (DESIGN §9).
 
 Each scenario runs in fresh processes: canonical irrep ids and matrices and every change of basis must agree
-to 1e-12, and an object pickled in one process must compute the same function in another.
+to 1e-12, and an object pickled in one process must compute the same function in another. Finite groups and
+compact groups (SO(2), SO(3), O(3), SO(2) × C2, in random bases) alike.
 """
 
 from __future__ import annotations
@@ -48,12 +49,22 @@ reps = {
     "A6 standard (x) standard (order 360)": std6.tensor(std6),
     "A6 permutation": A6.permutation_rep(),
 }
+SO2, SO3, O3 = symm.groups.so2(), symm.groups.so3(), symm.groups.o3()
+vec3, vec_o3 = SO3.natural_rep("defining"), O3.natural_rep("defining")
+reps.update({
+    "SO(3) (vec + vec x vec) x2 rotated": rotated(symm.direct_sum(vec3, vec3.tensor(vec3)) * 2, 4),
+    "SO(2) frequencies 1, 2 x3 rotated (C-type)": rotated(symm.direct_sum(*SO2.irreps_up_to(2)) * 3, 5),
+    "O(3) vec x vec x vec rotated": rotated(vec_o3.tensor(vec_o3).tensor(vec_o3), 6),
+    "SO(2) x C2 rotated": rotated(
+        symm.direct_sum(*symm.groups.direct_product(SO2, symm.groups.cyclic(2)).irreps_up_to(2)) * 2, 7
+    ),
+})
 names = list(reps) if sys.argv[2] == "forward" else list(reversed(reps))
 out = {}
 for name in names:
     rep = reps[name]
     Q = rep.change_of_basis
-    irreps = rep.group.irreps()
+    irreps = rep.group.irreps() if rep.group.is_finite else [c.irrep for c in rep.isotypic_components]
     out[name] = ([i.id for i in irreps], [i.generator_images for i in irreps], Q, rep)
 with open(sys.argv[1], "wb") as f:
     pickle.dump(out, f)
