@@ -62,7 +62,9 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],
 }
-html_sidebars = {"index": [], "getting-started": [], "math": [], "benchmarks": [], "from-symm-learning": []}
+html_sidebars = {
+    page: [] for page in ("index", "getting-started", "math", "continuous", "benchmarks", "from-symm-learning")
+}
 
 # -- API reference -------------------------------------------------------------------------------------
 autosummary_generate = True
