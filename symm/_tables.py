@@ -46,7 +46,7 @@ def invariant_basis(rep: Rep) -> np.ndarray:
     """
     check_rep(rep, "rep")
     comp = rep.isotypic_components[0]
-    if comp.irrep is rep.group.irreps()[0] and comp.irrep.dim == 1:
+    if comp.irrep.is_trivial:
         return rep.change_of_basis[:, comp.slice]
     return np.zeros((rep.size, 0))
 
