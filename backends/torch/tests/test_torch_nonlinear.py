@@ -1,7 +1,9 @@
-"""GatedNonlinearity, NormNonlinearity, and EMLP / IMLP on non-permutation hidden reps (issue 11, item 6).
+"""GatedNonlinearity, NormNonlinearity, and EMLP / IMLP on non-permutation hidden reps and compact groups
+(issue 11, item 6).
 
-Equivariance is exact (float64, every element of each finite group) for any orthogonal hidden rep: the
-nonlinearities act on whole irreducible copies. A pointwise activation on a non-permutation rep is refused.
+Equivariance is exact (float64, every element of each finite group; Haar samples of SO(2) and SO(3)) for any
+orthogonal hidden rep: the nonlinearities act on whole irreducible copies. A pointwise activation on a
+non-permutation rep is refused.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ from _torch_helpers import check_gradients_and_step, check_round_trips, randomis
 from symm.testing import assert_equivariant
 
 from symm_torch.models import EMLP, IMLP
-from symm_torch.nn import GatedNonlinearity, NormNonlinearity, gate_count
+from symm_torch.nn import (
+    Change2DisentangledBasis,
+    EquivMultivariateNormal,
+    GatedNonlinearity,
+    IrrepSubspaceNormPooling,
+    NormNonlinearity,
+    eConv1D,
+    eLinear,
+    gate_count,
+)
 
 
 def _rotated(rep: symm.Rep, seed: int) -> symm.Rep:
@@ -201,3 +212,122 @@ def test_pointwise_on_non_permutation_hidden_rep_raises():
         EMLP(G.regular_rep(), G.regular_rep(), hidden_rep=rep, nonlinearity="norm", dropout=0.1)
     # dropout stays allowed with a permutation hidden rep, whatever the nonlinearity
     EMLP(G.regular_rep(), G.regular_rep(), hidden_units=[8], nonlinearity="gated", dropout=0.1)
+
+
+# ------------------------------------------------------------------------------- compact groups (DESIGN §8)
+# Needs the compact core (symm.groups.so2 / so3): these tests fail, never skip, without it. assert_equivariant checks
+# f(ρ_in(g) x) = ρ_out(g) f(x) on N_SAMPLES Haar samples of an infinite group (G.sample, then rep(g) on them).
+N_SAMPLES = 20
+
+# symm.internal.invariant_basis (symm/_tables.py) reads the trivial irrep as ``rep.group.irreps()[0]``, which a
+# compact group refuses (ValueError: infinitely many irreps), so every layer with an invariant bias or a Hom_G
+# weight (eLinear, eConv1D, hence EMLP / IMLP) cannot be built on a compact group until the core reads it as
+# ``comp.irrep.is_trivial``. Strict: once the core is fixed these XPASS, which fails; then delete the marker.
+CORE_INVARIANT_BASIS = pytest.mark.xfail(
+    raises=ValueError,
+    strict=True,
+    reason="core: symm.internal.invariant_basis calls group.irreps(), which compact groups refuse",
+)
+
+
+def _compact_rep(name: str) -> symm.Rep:
+    G = {"SO2": symm.groups.so2, "SO3": symm.groups.so3}[name]()
+    d = G.natural_rep("defining")
+    return d + d.tensor(d)  # SO(2): k = 1 ⊕ (0, 0, 2); SO(3): l = 1 ⊕ (0, 1, 2)
+
+
+@pytest.fixture(params=["SO2", "SO3"])
+def compact_rep(request):
+    return _compact_rep(request.param)
+
+
+def _samples(rep: symm.Rep) -> np.ndarray:
+    return rep.group.sample(N_SAMPLES, seed=0)
+
+
+def test_compact_group_facts(compact_rep):
+    G = compact_rep.group
+    assert G.is_finite is False and G.order is None
+    with pytest.raises(ValueError):
+        G.regular_rep()
+    assert compact_rep(_samples(compact_rep)).shape == (N_SAMPLES, compact_rep.size, compact_rep.size)
+
+
+@pytest.mark.parametrize("kind", ["gated", "norm"])
+def test_compact_nonlinearities(compact_rep, kind):
+    module = GatedNonlinearity(compact_rep, "ELU") if kind == "gated" else NormNonlinearity(compact_rep, "ELU")
+    module = randomise(module.double())
+    if kind == "gated":
+        n_triv = sum(irr.is_trivial for irr in compact_rep.irreps)  # SO(2): 2 (1 ⊗ 1 = 0 ⊕ 0 ⊕ 2); SO(3): 1
+        assert n_triv == {"SO(2)": 2, "SO(3)": 1}[compact_rep.group.name]
+        assert module.n_gates == len(compact_rep.irreps) - n_triv
+    x = _x(6, module.in_rep.size)
+    assert_equivariant(module, module.in_rep, module.out_rep, x, max_elements=N_SAMPLES)
+    torch.testing.assert_close(module.export()(x), module(x), rtol=1e-12, atol=1e-12)
+
+
+@CORE_INVARIANT_BASIS
+@pytest.mark.parametrize("kind", [None, "norm"])
+def test_compact_emlp_imlp(compact_rep, kind):
+    torch.manual_seed(0)
+    G, rep = compact_rep.group, compact_rep
+    emlp = randomise(EMLP(rep, rep, hidden_units=[40, 40], nonlinearity=kind).double(), seed=1)
+    assert emlp.nonlinearity == (kind or "gated")  # gated is the default without a finite regular rep
+    band = symm.direct_sum(*G.irreps_up_to(2))
+    assert all(h.irreps == (band * -(-40 // band.size)).irreps for h in emlp.hidden_reps)
+    x = _x(5, rep.size)
+    assert_equivariant(emlp, rep, rep, x, max_elements=N_SAMPLES)
+    imlp = randomise(IMLP(rep, 3, hidden_units=[40, 20], nonlinearity=kind).double(), seed=2)
+    assert_equivariant(imlp, rep, G.trivial_rep(3), x, max_elements=N_SAMPLES)
+    for model in (emlp, imlp):
+        torch.testing.assert_close(model.export()(x), model(x), rtol=1e-10, atol=1e-10)
+        clone = copy.deepcopy(model)
+        check_gradients_and_step(clone, x)
+        assert_equivariant(clone, rep, clone.out_rep, x, max_elements=N_SAMPLES)
+
+
+def test_compact_pointwise_raises(compact_rep):
+    with pytest.raises(ValueError, match=r"not finite.*nonlinearity='gated'"):
+        EMLP(compact_rep, compact_rep, nonlinearity="pointwise")
+    with pytest.raises(ValueError, match=r"not a permutation rep.*nonlinearity='gated' or nonlinearity='norm'"):
+        EMLP(compact_rep, compact_rep, hidden_rep=compact_rep, nonlinearity="pointwise")
+    with pytest.raises(ValueError, match="dropout"):
+        EMLP(compact_rep, compact_rep, dropout=0.1)
+
+
+def test_compact_dense_seed_modules(compact_rep):
+    """Change2DisentangledBasis, IrrepSubspaceNormPooling and EquivMultivariateNormal on a compact group."""
+    rep = compact_rep
+    G = rep.group
+    x = _x(4, rep.size)
+    c2d = Change2DisentangledBasis(rep).double()
+    assert_equivariant(c2d, rep, c2d.out_rep, x, max_elements=N_SAMPLES)
+    torch.testing.assert_close(c2d.export()(x), c2d(x), rtol=1e-12, atol=1e-12)
+    pool = IrrepSubspaceNormPooling(rep).double()
+    assert pool.n_copies == len(rep.irreps)
+    assert_equivariant(pool, rep, G.trivial_rep(pool.n_copies), x, max_elements=N_SAMPLES)
+    torch.testing.assert_close(pool.export()(x), pool(x), rtol=1e-12, atol=1e-12)
+    head = randomise(EquivMultivariateNormal(rep, diagonal=False).double())
+    assert head.n_cov_params == symm.invariant_sym_dim(rep)
+    z = _x(4, head.in_rep.size, seed=5)
+    assert_equivariant(lambda t: head(t).mean, head.in_rep, rep, z, max_elements=N_SAMPLES)
+    _, cov = head.mean_and_covariance(z)
+    r = torch.as_tensor(rep(_samples(rep)))
+    err = (r[:, None] @ cov[None] @ r[:, None].transpose(-1, -2) - cov[None]).abs().max()
+    assert float(err) < 1e-10 * float(cov.abs().max())
+
+
+@CORE_INVARIANT_BASIS
+def test_compact_hom_layers(compact_rep):
+    """eLinear and eConv1D (Hom_G weights, invariant biases) on a compact group."""
+    rep = compact_rep
+    G = rep.group
+    x = _x(4, rep.size)
+    lin = randomise(eLinear(rep, rep + G.trivial_rep()).double())
+    assert lin.hom_dim == symm.hom_dim(rep, rep + G.trivial_rep())
+    assert_equivariant(lin, rep, lin.out_rep, x, max_elements=N_SAMPLES)
+    torch.testing.assert_close(lin.export()(x), lin(x), rtol=1e-12, atol=1e-12)
+    conv = randomise(eConv1D(rep, rep, 3, padding=1).double())
+    xc = torch.randn(2, rep.size, 7, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    assert_equivariant(conv, rep, rep, xc, axis=1, max_elements=N_SAMPLES)
+    torch.testing.assert_close(conv.export()(xc), conv(xc), rtol=1e-12, atol=1e-12)

@@ -10,7 +10,7 @@ from typing import Any
 
 import symm
 import torch
-from symm.internal import invariant_basis, permutation_images
+from symm.internal import permutation_images
 
 from symm_torch._escnn import is_field_type
 from symm_torch._reps import as_rep
@@ -68,7 +68,7 @@ def _default_hidden_rep(group: symm.Group) -> symm.Rep:
 
 
 def _all_trivial(rep: symm.Rep) -> bool:
-    return invariant_basis(rep).shape[1] == rep.size
+    return all(irr.is_trivial for irr in rep.irreps)
 
 
 def _permutes(rep: symm.Rep) -> bool:

@@ -5,8 +5,8 @@ finite regular (permutation) rep, and a finite group's irreps are rarely permuta
 modules act on each irreducible copy as a whole, in the isotypic basis ``z = Qᵀ x`` where
 ``ρ(g) = Q (⊕_k I_{m_k} ⊗ ρ̂_k(g)) Qᵀ``: multiplying the ``d_c`` coordinates of copy ``c`` by one invariant
 scalar commutes with ``ρ̂_k(g)``. The copies are read from :func:`symm.internal.copy_index`,
-:func:`symm.internal.copy_norm_rows` and :func:`symm.internal.invariant_basis` (the trivial copies come
-first); nothing is re-derived here.
+:func:`symm.internal.copy_norm_rows` and ``rep.irreps`` (the trivial copies come first, ``Irrep.is_trivial``);
+nothing is re-derived here.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import symm
 import torch
-from symm.internal import copy_index, copy_norm_rows, invariant_basis
+from symm.internal import copy_index, copy_norm_rows
 
 from symm_torch._escnn import is_field_type
 from symm_torch._reps import as_rep
@@ -31,7 +31,7 @@ __all__ = ["GatedNonlinearity", "NormNonlinearity", "gate_count"]
 
 def _copies(rep: symm.Rep) -> tuple[int, int, np.ndarray]:
     """``(n_copies, n_trivial, copy index of every isotypic coordinate)``; the trivial copies come first."""
-    return len(rep.irreps), invariant_basis(rep).shape[1], copy_index(rep)
+    return len(rep.irreps), sum(irr.is_trivial for irr in rep.irreps), copy_index(rep)
 
 
 def gate_count(rep: Any) -> int:
