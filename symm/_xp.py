@@ -29,6 +29,9 @@ __all__ = [
 ]
 
 
+_NAMESPACE_BY_TYPE: dict[type, Any] = {}  # array type -> its array-api-compat namespace (type-determined)
+
+
 def namespace_of(**arrays: Any) -> Any:
     """Return the Array API namespace shared by the given (named) arrays.
 
@@ -36,6 +39,10 @@ def namespace_of(**arrays: Any) -> Any:
     offending arguments.
     """
     given = {name: a for name, a in arrays.items() if a is not None}
+    if len(given) == 1:  # one array: its namespace depends on its type alone, so it is looked up once per type
+        xp = _NAMESPACE_BY_TYPE.get(type(next(iter(given.values()))))
+        if xp is not None:
+            return xp
     if not given:
         raise TypeError("expected at least one array")
     spaces = {}
@@ -50,6 +57,9 @@ def namespace_of(**arrays: Any) -> Any:
                 f"{first_name} and {name} come from different array libraries "
                 f"({xp.__name__} vs {other.__name__}); convert them to one library first"
             )
+    if len(given) == 1:
+        _NAMESPACE_BY_TYPE[type(given[first_name])] = xp
+        return xp
     dev = device_of(given[first_name])
     for name, a in given.items():
         if device_of(a) != dev:
