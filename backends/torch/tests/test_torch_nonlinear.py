@@ -1,7 +1,7 @@
 """GatedNonlinearity, NormNonlinearity, and EMLP / IMLP on non-permutation hidden reps and compact groups
 (issue 11, item 6).
 
-Equivariance is exact (float64, every element of each finite group; Haar samples of SO(2) and SO(3)) for any
+Equivariance is exact (float64, every element of each finite group; Haar samples of SO(2), SO(3), O(2), O(3)) for any
 orthogonal hidden rep: the nonlinearities act on whole irreducible copies. A pointwise activation on a
 non-permutation rep is refused.
 """
@@ -219,24 +219,14 @@ def test_pointwise_on_non_permutation_hidden_rep_raises():
 # f(ρ_in(g) x) = ρ_out(g) f(x) on N_SAMPLES Haar samples of an infinite group (G.sample, then rep(g) on them).
 N_SAMPLES = 20
 
-# symm.internal.invariant_basis (symm/_tables.py) reads the trivial irrep as ``rep.group.irreps()[0]``, which a
-# compact group refuses (ValueError: infinitely many irreps), so every layer with an invariant bias or a Hom_G
-# weight (eLinear, eConv1D, hence EMLP / IMLP) cannot be built on a compact group until the core reads it as
-# ``comp.irrep.is_trivial``. Strict: once the core is fixed these XPASS, which fails; then delete the marker.
-CORE_INVARIANT_BASIS = pytest.mark.xfail(
-    raises=ValueError,
-    strict=True,
-    reason="core: symm.internal.invariant_basis calls group.irreps(), which compact groups refuse",
-)
-
 
 def _compact_rep(name: str) -> symm.Rep:
-    G = {"SO2": symm.groups.so2, "SO3": symm.groups.so3}[name]()
+    G = {"SO2": symm.groups.so2, "SO3": symm.groups.so3, "O2": symm.groups.o2, "O3": symm.groups.o3}[name]()
     d = G.natural_rep("defining")
-    return d + d.tensor(d)  # SO(2): k = 1 ⊕ (0, 0, 2); SO(3): l = 1 ⊕ (0, 1, 2)
+    return d + d.tensor(d)  # SO(2): k = 1 ⊕ (0, 0, 2); SO(3): l = 1 ⊕ (0, 1, 2); O(2), O(3): with parities
 
 
-@pytest.fixture(params=["SO2", "SO3"])
+@pytest.fixture(params=["SO2", "SO3", "O2", "O3"])
 def compact_rep(request):
     return _compact_rep(request.param)
 
@@ -259,14 +249,13 @@ def test_compact_nonlinearities(compact_rep, kind):
     module = randomise(module.double())
     if kind == "gated":
         n_triv = sum(irr.is_trivial for irr in compact_rep.irreps)  # SO(2): 2 (1 ⊗ 1 = 0 ⊕ 0 ⊕ 2); SO(3): 1
-        assert n_triv == {"SO(2)": 2, "SO(3)": 1}[compact_rep.group.name]
+        assert n_triv == {"SO(2)": 2, "SO(3)": 1, "O(2)": 1, "O(3)": 1}[compact_rep.group.name]
         assert module.n_gates == len(compact_rep.irreps) - n_triv
     x = _x(6, module.in_rep.size)
     assert_equivariant(module, module.in_rep, module.out_rep, x, max_elements=N_SAMPLES)
     torch.testing.assert_close(module.export()(x), module(x), rtol=1e-12, atol=1e-12)
 
 
-@CORE_INVARIANT_BASIS
 @pytest.mark.parametrize("kind", [None, "norm"])
 def test_compact_emlp_imlp(compact_rep, kind):
     torch.manual_seed(0)
@@ -317,7 +306,6 @@ def test_compact_dense_seed_modules(compact_rep):
     assert float(err) < 1e-10 * float(cov.abs().max())
 
 
-@CORE_INVARIANT_BASIS
 def test_compact_hom_layers(compact_rep):
     """eLinear and eConv1D (Hom_G weights, invariant biases) on a compact group."""
     rep = compact_rep
