@@ -120,7 +120,8 @@ class EMLP(EquivariantModule):
     - ``"gated"`` (the default for groups without a finite regular rep, such as SO(2) and SO(3)): each hidden
       ``eLinear`` also outputs one invariant gate per non-trivial irreducible copy of the hidden layer, and
       :class:`~symm_torch.nn.GatedNonlinearity` scales every such copy by the sigmoid of its gate;
-      ``activation`` acts on the trivial copies.
+      ``activation`` acts on the trivial copies. Gates are invariant, so a layer whose input has no trivial
+      copy (an ``in_rep`` without one) has input-independent gates: its invariant biases.
     - ``"norm"``: :class:`~symm_torch.nn.NormNonlinearity`, each copy ``x_c ↦ x_c σ(‖x_c‖ + b_c) / ‖x_c‖`` with
       ``σ = activation`` and a learnable bias per copy.
 
