@@ -79,7 +79,7 @@ def timesteps(step: Any, batch: int, like: torch.Tensor) -> torch.Tensor:
 def head_mlp(plain: bool, in_rep: symm.Rep, out_rep: symm.Rep, hidden_units: Sequence[int], act: Any = "ReLU"):
     """EMLP, or IMLP when ``out_rep`` is trivial (``(B, D_in) → (B, D_out)``); plain: an MLP of the same hidden
     widths (no pooling: the twin's last hidden layer feeds the output layer directly)."""
-    trivial_out = all(irr is out_rep.group.irreps()[0] for irr in out_rep.irreps)
+    trivial_out = all(irr.is_trivial for irr in out_rep.irreps)
     if not plain:
         if trivial_out:
             return IMLP(in_rep, out_rep.size, hidden_units, activation=activation(act))

@@ -91,10 +91,9 @@ def _rotary_pairs(rep: symm.Rep, num_heads: int, mode: str) -> tuple[np.ndarray,
     """Head-local coordinate pairs ``(a, b)`` rotated together and their frequency index, equivariant layout."""
     a, b, f = [], [], []
     off, n_freq = 0, 0
-    triv = rep.group.irreps()[0]
     for c in rep.isotypic_components:
         d, per = c.irrep.dim, c.multiplicity // num_heads
-        if mode == "copies" or c.irrep is triv:
+        if mode == "copies" or c.irrep.is_trivial:
             for j in range(per // 2):
                 for i in range(d):
                     a.append(off + 2 * j * d + i)

@@ -105,7 +105,7 @@ class Kit:
         """
         if self.plain:
             return PlainFiLM(), rep.size, (rep.size if bias else 0)
-        has_triv = rep.isotypic_components[0].irrep is rep.group.irreps()[0]
+        has_triv = rep.isotypic_components[0].irrep.is_trivial
         aff = eAffine(rep, bias=bias and has_triv, learnable=False)
         return aff, aff.n_copies, aff.n_bias
 
