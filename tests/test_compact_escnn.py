@@ -17,21 +17,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from _escnn import eg, needs_escnn
 
 import symm
 from symm import _lie_irreps, groups
-
-try:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import escnn.group as eg
-except Exception as exc:  # pragma: no cover - depends on the environment
-    eg = None
-    _REASON = f"escnn is not importable ({type(exc).__name__}: {exc}); it needs numpy<2"
-else:
-    _REASON = ""
-
-needs_escnn = pytest.mark.skipif(eg is None, reason=_REASON)
 
 KINDS = ("so2", "o2", "so3", "o3")
 TOL = 1e-12

@@ -13,21 +13,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from _chartables import all_matrices, block_diagonal
+from _escnn import eg, needs_escnn
 
 import symm
 from symm import groups
-
-try:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import escnn.group as eg
-except Exception as exc:  # pragma: no cover - depends on the environment
-    eg = None
-    _REASON = f"escnn is not importable ({type(exc).__name__}: {exc}); it needs numpy<2"
-else:
-    _REASON = ""
-
-needs_escnn = pytest.mark.skipif(eg is None, reason=_REASON)
 
 
 def test_to_escnn_without_escnn_names_the_pip_command(monkeypatch):

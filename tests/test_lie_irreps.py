@@ -7,12 +7,12 @@ skipped with the reason, as in ``test_escnn_interop.py``.
 
 from __future__ import annotations
 
-import warnings
 from functools import cache
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from _escnn import eg, needs_escnn
 
 from symm._lie_irreps import (
     DISCRETE_GENERATORS,
@@ -27,18 +27,6 @@ from symm._lie_irreps import (
     irrep_images,
     irrep_type,
 )
-
-try:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import escnn.group as eg
-except Exception as exc:  # pragma: no cover - depends on the environment
-    eg = None
-    _REASON = f"escnn is not importable ({type(exc).__name__}: {exc}); it needs numpy<2"
-else:
-    _REASON = ""
-
-needs_escnn = pytest.mark.skipif(eg is None, reason=_REASON)
 
 BANDS = {"so2": 8, "o2": 8, "so3": 12, "o3": 8}
 CASES = [(g, i) for g in GROUPS for i in irrep_ids(g, BANDS[g])]
