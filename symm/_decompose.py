@@ -248,7 +248,7 @@ def _decompose_once(rep: Rep, rng: np.random.Generator) -> Decomposition:
         cols.extend(cls.bases)
         comps.append(IsotypicComponent(irrep, m, slice(start, start + m * irrep.dim)))
         start += m * irrep.dim
-    q = _refine(rep, polish(np.concatenate(cols, axis=1)), comps)
+    q = _refine(rep, np.concatenate(cols, axis=1), comps)
     q = polish(np.concatenate([canonical_copies(q[:, c.slice], c.irrep.endomorphism_basis) for c in comps], axis=1))
     # verify on every generator against the registered irrep matrices
     for s, g in enumerate(rep.generator_images):
@@ -262,20 +262,21 @@ def _decompose_once(rep: Rep, rng: np.random.Generator) -> Decomposition:
 
 
 def _refine(rep: Rep, q: np.ndarray, comps: list[IsotypicComponent]) -> np.ndarray:
-    """Average ``q`` over the group as an intertwiner, ``(1/|G|) Σ_g ρ(g) q B(g)ᵀ``, then repolish.
+    """Average ``q`` over the group as an intertwiner, ``(1/|G|) Σ_g ρ(g) q B(g)ᵀ``, then polish to orthogonal.
 
     ``B(g) = ⊕_k I_{m_k} ⊗ ρ̂_k(g)``. The eigenvectors are only as accurate as ``eps/gap``; this group
-    average removes their non-equivariant error in one step (skipped where the Reynolds path is too costly).
+    average removes their non-equivariant error in one step (skipped where the Reynolds path is too costly: then
+    ``q`` is only polished).
     """
     group, d = rep.group, rep.size
     perms = as_permutations(rep.generator_images)
     if perms is not None:
         if group.order * d * d > _REYNOLDS_FLOP_BUDGET:
-            return q
+            return polish(q)
         left = enumerate(q[np.argsort(p)] for p in element_permutations(group, perms))
     else:
         if not _reynolds_affordable(group, d, len(rep.generator_images)):
-            return q
+            return polish(q)
         levels = iter_images(group, rep.generator_images, q)  # ρ(g) q down the element tree: |G| products
         left = ((g, rq) for idx, rqs in levels for g, rq in zip(idx, rqs, strict=True))
     irrep_mats = [c.irrep.matrices() for c in comps]
@@ -302,7 +303,8 @@ def _find_classes(rep: Rep, rng: np.random.Generator, *, respace: bool = False) 
     w, v = np.linalg.eigh(a)
     nullity = int(np.sum(w <= 1e-6 * w[-1]))
     if columns and nullity:  # too few columns for a block of high multiplicity: add as many as it lacks
-        a, b, _ = _random_commutant_pair(rep, rng, columns=columns + nullity)
+        more_a, more_b, _ = _random_commutant_pair(rep, rng, columns=nullity)  # the samples are sums over columns
+        a, b = a + more_a, b + more_b
         w, v = np.linalg.eigh(a)
     scale = max(1.0, float(np.abs(w).max()))
     cuts = np.nonzero(np.diff(w) > tolerances.EIGEN_CLUSTER * scale)[0] + 1
