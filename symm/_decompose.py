@@ -250,12 +250,18 @@ def _decompose_once(rep: Rep, rng: np.random.Generator) -> Decomposition:
         start += m * irrep.dim
     q = _refine(rep, np.concatenate(cols, axis=1), comps)
     q = polish(np.concatenate([canonical_copies(q[:, c.slice], c.irrep.endomorphism_basis) for c in comps], axis=1))
-    # verify on every generator against the registered irrep matrices
+    # verify on every generator against the registered irrep matrices: ρ(g_s) Q = Q B(g_s), B block diagonal
     for s, g in enumerate(rep.generator_images):
-        blocks = np.zeros_like(g)
-        for c in comps:
-            blocks[c.slice, c.slice] = np.kron(np.eye(c.multiplicity), c.irrep.generator_images[s])
-        err = np.abs(q.T @ g @ q - blocks).max()
+        qb = np.concatenate(
+            [
+                (q[:, c.slice].reshape(-1, c.multiplicity, c.irrep.dim) @ c.irrep.generator_images[s]).reshape(
+                    rep.size, -1
+                )
+                for c in comps
+            ],
+            axis=1,
+        )
+        err = np.abs(g @ q - qb).max()
         if err > tolerances.DECOMPOSITION_CHECK * max(1.0, np.sqrt(rep.size)):
             raise _Retry(f"verification failed on generator {s} (error {err:.2e})")
     return Decomposition(q, tuple(comps))
