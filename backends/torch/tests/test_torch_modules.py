@@ -347,3 +347,32 @@ def test_normal_issue_reproducer_and_0_8_1_api():
     torch.testing.assert_close(dist.mean, h.mean_and_covariance(z)[0])
     with pytest.raises(TypeError, match="dtype"):
         h(z.double())
+
+
+def _dense_weight(layer):
+    """``Q_out (⊕_k Σ_b Θ_{k,b} ⊗ E_{k,b}) Q_inᵀ`` from ``weight_params``, densely (the documented formula)."""
+    theta = layer.weight_params.detach().double().numpy()
+    w_iso = np.zeros((layer.out_rep.size, layer.in_rep.size))
+    comps_x = {id(c.irrep): c for c in layer.in_rep.isotypic_components}
+    blocks = [(cy, comps_x[id(cy.irrep)]) for cy in layer.out_rep.isotypic_components if id(cy.irrep) in comps_x]
+    for c, (cy, cx) in zip(layer._plan.components, blocks, strict=True):
+        t = theta[c.offset : c.offset + c.s * c.m_y * c.m_x].reshape(c.s, c.m_y, c.m_x)
+        w_iso[cy.slice, cx.slice] = sum(np.kron(t[b], e) for b, e in enumerate(cy.irrep.endomorphism_basis))
+    return layer.out_rep.change_of_basis @ w_iso @ layer.in_rep.change_of_basis.T
+
+
+@pytest.mark.parametrize("case", ["copies (pair blocks)", "interleaved copies (pair gather)", "mixed (per irrep)"])
+def test_every_weight_expansion_route_is_the_documented_formula(case):
+    G = symm.groups.dihedral(3)
+    reg, std = G.regular_rep(), G.natural_rep("standard")
+    if case.startswith("copies"):
+        rin, rout = reg * 3, reg * 2
+    elif case.startswith("interleaved"):  # the copies' coordinates interleaved: same block matrices, not contiguous
+        order = np.arange(12).reshape(2, 6).T.reshape(-1)
+        rin, rout = (reg * 2).change_basis(np.eye(12)[order]), reg * 2
+    else:
+        rin, rout = reg + std, reg
+    layer = eLinear(rin, rout).double()
+    route = (layer._plan.pair_route, layer._plan.pair_blocks is not None)
+    assert route == {"c": (True, True), "i": (True, False), "m": (False, False)}[case[0]]
+    np.testing.assert_allclose(layer.expanded()[0].detach().numpy(), _dense_weight(layer), atol=1e-12)

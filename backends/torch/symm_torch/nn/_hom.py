@@ -48,6 +48,8 @@ class HomPlan:
     D_y: int
     D_x: int
     pair_route: bool = False  # expand through the composed pair matrix (PairMaps with one kind)
+    pair_padded: bool = True  # some pair reads the padding zero appended to θ
+    pair_blocks: tuple[int, int, int, int] | None = None  # (n_y, n_x, s_y, s_x): W is the pairs' blocks in order
 
 
 def register_hom(module: torch.nn.Module, rep_x: symm.Rep, rep_y: symm.Rep, prefix: str = "") -> HomPlan:
@@ -75,7 +77,30 @@ def register_hom(module: torch.nn.Module, rep_x: symm.Rep, rep_y: symm.Rep, pref
         module._register_constant(f"{prefix}gather", tables.gather)
         module._register_constant(f"{prefix}scatter", tables.scatter)
     one_kind = pairs is not None and len(pairs.maps) == 1
-    return HomPlan(prefix, tuple(comps), tables.dim, rep_y.size, rep_x.size, one_kind)
+    if not one_kind:
+        return HomPlan(prefix, tuple(comps), tables.dim, rep_y.size, rep_x.size)
+    padded = bool((pairs.theta >= tables.dim).any())
+    blocks = _block_layout(pairs.scatter, rep_y.size, rep_x.size, len(pairs.theta), pairs.maps.shape[-1])
+    return HomPlan(prefix, tuple(comps), tables.dim, rep_y.size, rep_x.size, True, padded, blocks)
+
+
+def _block_layout(scatter: np.ndarray, d_y: int, d_x: int, n_pairs: int, block: int) -> tuple[int, ...] | None:
+    """``(n_y, n_x, s_y, s_x)`` when ``W`` is the pairs' ``s_y × s_x`` blocks laid out in pair order (contiguous
+    diagonal blocks of ``Q_y`` and ``Q_x``, as for ``ρ_0^{⊕n}``): the scatter is then a reshape and a transpose,
+    whose backward is a transpose too, instead of a gather and an index_add."""
+    for s_y in range(1, d_y + 1):
+        if d_y % s_y or block % s_y or n_pairs % (d_y // s_y):
+            continue
+        n_y, s_x = d_y // s_y, block // s_y
+        n_x = n_pairs // n_y
+        if n_x * s_x != d_x:
+            continue
+        i, a = np.divmod(np.arange(d_y), s_y)
+        j, b = np.divmod(np.arange(d_x), s_x)
+        expected = ((i[:, None] * n_x + j[None, :]) * s_y + a[:, None]) * s_x + b[None, :]
+        if np.array_equal(expected.reshape(-1), scatter):
+            return (n_y, n_x, s_y, s_x)
+    return None
 
 
 def expand_hom(module: torch.nn.Module, plan: HomPlan, theta: torch.Tensor) -> torch.Tensor:
@@ -85,11 +110,15 @@ def expand_hom(module: torch.nn.Module, plan: HomPlan, theta: torch.Tensor) -> t
         return theta.new_zeros((*batch, plan.D_y, plan.D_x))
     pre = plan.prefix
     if plan.pair_route:
-        padded = torch.cat((theta, theta.new_zeros((*batch, 1))), dim=-1)
+        padded = torch.cat((theta, theta.new_zeros((*batch, 1))), dim=-1) if plan.pair_padded else theta
         idx = getattr(module, f"{pre}pair_theta")
         blocks = torch.index_select(padded, -1, idx.reshape(-1)).reshape(*batch, *idx.shape)
-        flat = (blocks @ getattr(module, f"{pre}pair_map")).reshape(*batch, -1)
-        flat = torch.cat((flat, theta.new_zeros((*batch, 1))), dim=-1)
+        flat = blocks @ getattr(module, f"{pre}pair_map")
+        if plan.pair_blocks is not None:
+            n_y, n_x, s_y, s_x = plan.pair_blocks
+            w = flat.reshape(*batch, n_y, n_x, s_y, s_x).transpose(-3, -2)
+            return w.reshape(*batch, plan.D_y, plan.D_x)
+        flat = torch.cat((flat.reshape(*batch, -1), theta.new_zeros((*batch, 1))), dim=-1)
         w = torch.index_select(flat, -1, getattr(module, f"{pre}pair_scatter"))
         return w.reshape(*batch, plan.D_y, plan.D_x)
     flat = []
