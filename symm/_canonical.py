@@ -182,20 +182,29 @@ def _orthonormalise_over_endo(candidates, module_span, count: int, s: int, n: in
 
     ``module_span(u)`` returns the orthonormal columns ``u·E_b`` (b = 0..s-1) spanned with a kept unit
     vector ``u``. Returns the ``count`` kept unit vectors as columns, shape (len(row), count).
+
+    The residual norms are kept as squares and lowered by each new block's projections, so a step reads the
+    candidates once and writes nothing of their size; only the kept row is orthogonalised against the span
+    (twice, for stability).
     """
     tau = math.sqrt(s / (math.pi * n))
-    resid = np.array(candidates, dtype=np.float64)  # residuals against the span kept so far
-    span = np.zeros((resid.shape[1], 0))
+    rows = np.asarray(candidates, dtype=np.float64)
+    sq = np.einsum("ij,ij->i", rows, rows)  # squared norms of the residuals against the span kept so far
+    span = np.zeros((rows.shape[1], count * s))
     kept = []
-    start = 0
+    start = width = 0
     for _ in range(count):
-        p = start + _first_above(np.linalg.norm(resid[start:], axis=1), tau)
-        u = resid[p] - span @ (span.T @ resid[p])  # re-orthogonalise the kept vector
-        u /= np.linalg.norm(u)
+        p = start + _first_above(np.sqrt(np.maximum(sq[start:], 0.0)), tau)
+        u = rows[p]
+        for _ in range(2):
+            u = u - span[:, :width] @ (span[:, :width].T @ u)
+        u = u / np.linalg.norm(u)
         kept.append(u)
         block = module_span(u)
-        resid[p + 1 :] -= (resid[p + 1 :] @ block) @ block.T
-        span = np.concatenate([span, block], axis=1)
+        proj = rows[p + 1 :] @ block
+        sq[p + 1 :] -= np.einsum("ij,ij->i", proj, proj)
+        span[:, width : width + block.shape[1]] = block
+        width += block.shape[1]
         start = p + 1
     return np.stack(kept, axis=1)
 
