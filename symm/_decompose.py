@@ -249,7 +249,8 @@ def _decompose_once(rep: Rep, rng: np.random.Generator) -> Decomposition:
         comps.append(IsotypicComponent(irrep, m, slice(start, start + m * irrep.dim)))
         start += m * irrep.dim
     q = _refine(rep, np.concatenate(cols, axis=1), comps)
-    q = polish(np.concatenate([canonical_copies(q[:, c.slice], c.irrep.endomorphism_basis) for c in comps], axis=1))
+    gauged = [canonical_copies(q[:, c.slice], c.irrep.endomorphism_basis) for c in comps]  # orthogonal factors
+    q = polish(np.concatenate(gauged, axis=1), keep_orthogonal=True)
     # verify on every generator against the registered irrep matrices: ρ(g_s) Q = Q B(g_s), B block diagonal
     for s, g in enumerate(rep.generator_images):
         qb = np.concatenate(

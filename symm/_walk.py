@@ -73,23 +73,26 @@ def element_permutations(group: Group, perms: np.ndarray) -> np.ndarray:
     return out
 
 
-def polish(q: np.ndarray) -> np.ndarray:
+def polish(q: np.ndarray, *, keep_orthogonal: bool = False) -> np.ndarray:
     """The nearest orthogonal matrix (polar factor).
 
     Near-orthogonal input (the usual case) takes Newton–Schulz steps ``q ← q (3I − qᵀq)/2``, which converge
-    quadratically to the same polar factor at two matrix products a step (none when ``q`` is orthogonal to
-    rounding already); other input takes the SVD.
+    quadratically to the same polar factor at two matrix products a step; other input takes the SVD.
+
+    ``keep_orthogonal``: return ``q`` unchanged when it is orthogonal to ``4·eps·√D`` already (a matrix that
+    only orthogonal factors have touched since its last polish); by default a step is always taken, which
+    also evens out rounding left by other operations.
     """
     eye = np.eye(q.shape[1])
     gram = q.T @ q
     if q.shape[0] == q.shape[1] and np.abs(gram - eye).max() < 1e-3:
         floor = 64 * np.finfo(np.float64).eps * np.sqrt(q.shape[1])
+        if keep_orthogonal and np.abs(gram - eye).max() < 4 * np.finfo(np.float64).eps * np.sqrt(q.shape[1]):
+            return q
         for _ in range(6):
-            if np.abs(gram - eye).max() < floor:  # orthogonal to rounding already
-                return q
             q = q @ (1.5 * eye - 0.5 * gram)
             gram = q.T @ q
-        if np.abs(gram - eye).max() < floor:
-            return q
+            if np.abs(gram - eye).max() < floor:
+                return q
     u, _, vt = np.linalg.svd(q)
     return u @ vt
