@@ -14,12 +14,14 @@ A plan holds NumPy (float64 / int64) tables of one rep (:class:`RepPlan`) or one
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from symm import _tolerances as tolerances
 from symm._rep import Rep, shared_components
+from symm._xp import hashable_key
 
 __all__ = ["PairPlan", "RepPlan", "block_layout", "block_tables", "pair_plan", "projection_gather", "rep_plan"]
 
@@ -87,8 +89,26 @@ class PairPlan:
             and order * dx * dy <= _PERM_MAX_ENTRIES
         )
         self._rep_x, self._rep_y = weakref.ref(rep_x), weakref.ref(rep_y)
-        self.device: dict[Any, Any] = {}  # device constants per (namespace, device, dtype, kind)
-        self.host: dict[str, Any] = {}  # further host tables (the lstsq tables)
+        self.device: dict[Any, Any] = {}  # device forms per (kind, namespace, device, dtype): see on_device
+        self.host: dict[str, Any] = {}  # further host tables by name: see host_table
+
+    def host_table(self, name: str, build: Callable[[], Any]) -> Any:
+        """The host table ``name`` of this pair, built by ``build()`` on first use."""
+        hit = self.host.get(name)
+        if hit is None:
+            hit = self.host[name] = build()
+        return hit
+
+    def on_device(self, kind: str, xp: Any, dev: Any, dt: Any, build: Callable[[], Any]) -> Any:
+        """The device form ``kind`` of this pair on ``(xp, dev, dt)``, built by ``build()`` on first use.
+
+        Concurrent first uses may both build; the forms are equal, and the last stored is kept.
+        """
+        key = (kind, xp.__name__, hashable_key(dev), dt)
+        hit = self.device.get(key)
+        if hit is None:
+            hit = self.device[key] = build()
+        return hit
 
     def reps(self) -> tuple[Rep, Rep]:
         rx, ry = self._rep_x(), self._rep_y()

@@ -14,7 +14,7 @@ import numpy as np
 
 from symm._engine.plans import PairPlan, block_layout, block_tables, rep_plan
 from symm._rep import Rep
-from symm._xp import constant, device_of, gather, hashable_key
+from symm._xp import constant, device_of, gather
 
 __all__ = [
     "BlockRoute",
@@ -146,17 +146,17 @@ class BlockRoute:
 
 def projection(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> PermProjection | IsoProjection:
     """The device form of ``plan`` for ``(xp, dev, dt)``, cached on the plan."""
-    key = ("projection", xp.__name__, hashable_key(dev), dt)
-    hit = plan.device.get(key)
-    if hit is not None:
-        return hit
+    return plan.on_device("projection", xp, dev, dt, lambda: _projection(plan, xp, dev, dt))
+
+
+def _projection(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> PermProjection | IsoProjection:
     rep_x, rep_y = plan.reps()
     comp_x = constant(rep_x, "I-P_inv", lambda: np.eye(rep_x.size) - rep_plan(rep_x).projector(), xp, dev, dt)
     comp_y = constant(rep_y, "I-P_inv", lambda: np.eye(rep_y.size) - rep_plan(rep_y).projector(), xp, dev, dt)
     if plan.use_perm:
         tabs = plan.perm_tables()
         signed = tabs["w"] is not None
-        out: PermProjection | IsoProjection = PermProjection(
+        return PermProjection(
             xp,
             comp_x,
             comp_y,
@@ -166,28 +166,22 @@ def projection(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> PermProjection | I
             constant(plan, "perm.sign", lambda: tabs["sign"], xp, dev, dt) if signed else None,
             (plan.order, len(tabs["src"]) // plan.order),
         )
-    else:
-        tables: list[tuple[np.ndarray, np.ndarray]] = []
 
-        def iso_tables() -> tuple[np.ndarray, np.ndarray]:
-            if not tables:
-                tables.append(plan.iso_tables())
-            return tables[0]
+    def iso_tables() -> tuple[np.ndarray, np.ndarray]:
+        return plan.host_table("iso", plan.iso_tables)
 
-        out = IsoProjection(
-            xp,
-            comp_x,
-            comp_y,
-            constant(plan, "iso.idx", lambda: iso_tables()[0], xp, dev, xp.int64),
-            constant(plan, "iso.w", lambda: iso_tables()[1], xp, dev, dt),
-            change_of_basis(rep_x, xp, dev, dt),
-            change_of_basis(rep_y, xp, dev, dt),
-            change_of_basis(rep_x, xp, dev, dt, transpose=True),
-            change_of_basis(rep_y, xp, dev, dt, transpose=True),
-            constant(plan, "zero", lambda: np.zeros(1), xp, dev, dt),
-        )
-    plan.device[key] = out
-    return out
+    return IsoProjection(
+        xp,
+        comp_x,
+        comp_y,
+        constant(plan, "iso.idx", lambda: iso_tables()[0], xp, dev, xp.int64),
+        constant(plan, "iso.w", lambda: iso_tables()[1], xp, dev, dt),
+        change_of_basis(rep_x, xp, dev, dt),
+        change_of_basis(rep_y, xp, dev, dt),
+        change_of_basis(rep_x, xp, dev, dt, transpose=True),
+        change_of_basis(rep_y, xp, dev, dt, transpose=True),
+        constant(plan, "zero", lambda: np.zeros(1), xp, dev, dt),
+    )
 
 
 def change_of_basis(rep: Rep, xp: Any, dev: Any, dt: Any, *, transpose: bool = False) -> Any:
@@ -211,16 +205,14 @@ def orbit_average(rep: Rep, xp: Any, dev: Any, dt: Any) -> Any:
 
 def block_route(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> BlockRoute:
     """The :class:`BlockRoute` of ``plan`` on ``(xp, dev, dt)``, cached on the plan."""
-    key = ("blocks", xp.__name__, hashable_key(dev), dt)
-    hit = plan.device.get(key)
-    if hit is not None:
-        return hit
+    return plan.on_device("blocks", xp, dev, dt, lambda: _block_route(plan, xp, dev, dt))
+
+
+def _block_route(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> BlockRoute:
     rep_x, rep_y = plan.reps()
-    tabs = plan.host.get("blocks")
-    if tabs is None:
-        tabs = plan.host["blocks"] = block_tables(rep_x, rep_y)
+    tabs = plan.host_table("blocks", lambda: block_tables(rep_x, rep_y))
     i64 = xp.int64
-    out = BlockRoute(
+    return BlockRoute(
         xp,
         block_layout(rep_x, rep_y),
         (rep_y.size, rep_x.size),
@@ -230,5 +222,3 @@ def block_route(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> BlockRoute:
         constant(plan, "blocks.w", lambda: tabs["w"], xp, dev, dt),
         constant(plan, "zero", lambda: np.zeros(1), xp, dev, dt),
     )
-    plan.device[key] = out
-    return out

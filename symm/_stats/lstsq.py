@@ -11,7 +11,7 @@ import numpy as np
 from symm._engine import PairPlan, change_of_basis, pair_plan, projection_gather
 from symm._rep import Rep, shared_components
 from symm._validate import n_samples, prepare
-from symm._xp import constant, device_of, gather, hashable_key
+from symm._xp import constant, device_of, gather
 
 __all__ = ["lstsq", "solve_grams"]
 
@@ -116,16 +116,14 @@ class _DeviceTables:
 
 
 def _device_tables(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> _DeviceTables:
-    key = ("lstsq", xp.__name__, hashable_key(dev), dt)
-    hit = plan.device.get(key)
-    if hit is not None:
-        return hit
+    return plan.on_device("lstsq", xp, dev, dt, lambda: _build_device_tables(plan, xp, dev, dt))
+
+
+def _build_device_tables(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> _DeviceTables:
     rep_x, rep_y = plan.reps()
-    tabs = plan.host.get("lstsq")
-    if tabs is None:
-        tabs = plan.host["lstsq"] = _LstsqTables(plan)
+    tabs = plan.host_table("lstsq", lambda: _LstsqTables(plan))
     i64 = xp.int64
-    out = _DeviceTables(
+    return _DeviceTables(
         tabs,
         constant(plan, "lstsq.idx_xx", lambda: tabs.idx_xx.reshape(-1), xp, dev, i64),
         constant(plan, "lstsq.w_xx", lambda: tabs.w_xx, xp, dev, dt),
@@ -138,8 +136,6 @@ def _device_tables(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> _DeviceTables:
         change_of_basis(rep_y, xp, dev, dt, transpose=True),
         constant(plan, "zero", lambda: np.zeros(1), xp, dev, dt),
     )
-    plan.device[key] = out
-    return out
 
 
 def solve_grams(cxx: Any, cyx: Any, rep_x: Rep, rep_y: Rep, xp: Any) -> Any:

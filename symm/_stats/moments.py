@@ -119,9 +119,7 @@ def _blocks_pay(plan: PairPlan, n: int, *, auto: bool) -> bool:
     blocks."""
     if plan.use_perm:
         return False
-    layout = plan.host.get("layout")
-    if layout is None:
-        layout = plan.host["layout"] = block_layout(*plan.reps())
+    layout = plan.host_table("layout", lambda: block_layout(*plan.reps()))
     k, by, bx = layout
     dx, dy = plan.px.size, plan.py.size
     data = n * (dx * k * bx + (0 if auto else dy * k * by) + k * by * bx)
