@@ -37,11 +37,12 @@ _BAND = 1e-6  # Casimir eigenvalues within this of the band's value belong to it
 
 def decompose(rep: Rep) -> Decomposition:
     """Isotypic decomposition of a rep of a compact group; see the module docstring."""
+    from symm._product import ProductGroup
     from symm._rep import Decomposition, IsotypicComponent
 
     group = rep.group
     images = rep.generator_images
-    spaces = _product_spaces(rep) if hasattr(group, "finite") else _isotypic_spaces(rep)
+    spaces = _product_spaces(rep) if isinstance(group, ProductGroup) else _isotypic_spaces(rep)
     spaces.sort(key=lambda item: group.irrep_sort_key(item[0]))
     columns, comps, start = [], [], 0
     for irrep, w, aligned in spaces:
@@ -145,7 +146,7 @@ def _isotypic_spaces(rep: Rep) -> list[tuple[Irrep, np.ndarray, bool]]:
     out: list[tuple[Irrep, np.ndarray]] = []
     for b in np.unique(rounded).astype(int).tolist():
         w = vecs[:, rounded == b]
-        if kind == "so2" or kind == "so3":
+        if kind in ("so2", "so3"):
             out.append((group.irrep(b), w, False))
         elif kind == "o2" and b > 0:
             out.append((group.irrep((1, b)), w, False))
