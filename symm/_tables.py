@@ -252,12 +252,18 @@ class PairMaps:
         ``(n_kinds, h, s_y · s_x)``: ``vec(W_pq) = θ_pq @ maps[kind]``.
     scatter : numpy.ndarray
         ``(D_y · D_x,)`` int64: indices into ``[vec(W_pq) of every pair…, 0]`` giving ``W`` row-major.
+    tiles : tuple of int or None
+        ``(n_y, n_x, s_y, s_x)`` when the pairs' ``s_y × s_x`` blocks tile ``W`` in pair order (contiguous
+        diagonal blocks of ``Q_y`` and ``Q_x``, as for ``ρ_0^{⊕n}``): ``scatter`` is then the reshape
+        ``(n_y, n_x, s_y, s_x) → (n_y, s_y, n_x, s_x)``, which a plugin may apply as a transpose instead of a
+        gather. ``None`` otherwise.
     """
 
     theta: np.ndarray
     kinds: np.ndarray
     maps: np.ndarray
     scatter: np.ndarray
+    tiles: tuple[int, int, int, int] | None = None
 
 
 #: composed pair matrices larger than this many entries in all are not built (a dense Q has one pair whose
@@ -426,8 +432,19 @@ def _pair_maps(
         pair_of[p, q] = n
     pair_index = pair_of[prow[:, None], qcol[None, :]]
     zero = len(keys) * sy * sx
-    scatter = np.where(pair_index >= 0, (pair_index * sy + irow[:, None]) * sx + jcol[None, :], zero)
-    return PairMaps(theta, kinds, np.stack(maps), scatter.reshape(-1))
+    scatter = np.where(pair_index >= 0, (pair_index * sy + irow[:, None]) * sx + jcol[None, :], zero).reshape(-1)
+    return PairMaps(theta, kinds, np.stack(maps), scatter, _tiles(scatter, len(prow), len(qcol), sy, sx))
+
+
+def _tiles(scatter: np.ndarray, d_y: int, d_x: int, sy: int, sx: int) -> tuple[int, int, int, int] | None:
+    """``(n_y, n_x, s_y, s_x)`` if ``scatter`` lays the pairs' blocks out in order over ``W`` (see ``PairMaps``)."""
+    if d_y % sy or d_x % sx:
+        return None
+    n_y, n_x = d_y // sy, d_x // sx
+    i, a = np.divmod(np.arange(d_y), sy)
+    j, b = np.divmod(np.arange(d_x), sx)
+    tiled = ((i[:, None] * n_x + j[None, :]) * sy + a[:, None]) * sx + b[None, :]
+    return (n_y, n_x, sy, sx) if np.array_equal(tiled.reshape(-1), scatter) else None
 
 
 def _column_places(cols: np.ndarray, D: int) -> tuple[np.ndarray, np.ndarray]:

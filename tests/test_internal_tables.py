@@ -150,6 +150,10 @@ def test_pair_maps_expand_as_the_four_steps(rep, pair):
     flat = np.einsum("nh,nhk->nk", blocks, pairs.maps[pairs.kinds]).reshape(-1)
     W = np.append(flat, 0.0)[pairs.scatter].reshape(rep_y.size, rep_x.size)
     np.testing.assert_allclose(W, _expand(tables, theta, rep_y.size, rep_x.size), atol=1e-12)
+    if pairs.tiles is not None:  # the scatter is the documented reshape and transpose
+        n_y, n_x, s_y, s_x = pairs.tiles
+        tiled = flat.reshape(n_y, n_x, s_y, s_x).transpose(0, 2, 1, 3).reshape(rep_y.size, rep_x.size)
+        np.testing.assert_array_equal(tiled, W)
 
 
 def test_pair_maps_of_regular_copies_have_one_kind():
@@ -157,6 +161,9 @@ def test_pair_maps_of_regular_copies_have_one_kind():
     rep = G.regular_rep() * 5
     pairs = internal.hom_expansion_tables(rep, rep).pairs
     assert pairs is not None and len(pairs.maps) == 1 and pairs.theta.shape == (25, G.order)
+    assert pairs.tiles == (5, 5, G.order, G.order)
+    interleaved = rep.change_basis(np.eye(rep.size)[np.arange(rep.size).reshape(5, -1).T.reshape(-1)])
+    assert internal.hom_expansion_tables(interleaved, rep).pairs.tiles is None  # same blocks, not contiguous
 
 
 def test_hom_expansion_tables_of_reps_sharing_no_irrep():

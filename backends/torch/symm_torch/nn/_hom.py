@@ -67,40 +67,18 @@ def register_hom(module: torch.nn.Module, rep_x: symm.Rep, rep_y: symm.Rep, pref
         module._register_constant(name, blk.irrep.endomorphism_basis)
         comps.append(_Component(blk.offset, blk.s, blk.m_y, blk.m_x, blk.d, name, blk.s * blk.m_x))
     pairs = tables.pairs
-    if pairs is not None and len(pairs.maps) == 1:  # one kind of block pair: gather, one product, gather
-        module._register_constant(f"{prefix}pair_theta", pairs.theta)
-        module._register_constant(f"{prefix}pair_map", pairs.maps[0])
-        module._register_constant(f"{prefix}pair_scatter", pairs.scatter)
-    else:
+    if pairs is None or len(pairs.maps) != 1:
         module._register_constant(f"{prefix}Qy_blocks", tables.Qy_blocks)
         module._register_constant(f"{prefix}QxT_blocks", tables.QxT_blocks)
         module._register_constant(f"{prefix}gather", tables.gather)
         module._register_constant(f"{prefix}scatter", tables.scatter)
-    one_kind = pairs is not None and len(pairs.maps) == 1
-    if not one_kind:
         return HomPlan(prefix, tuple(comps), tables.dim, rep_y.size, rep_x.size)
+    # one kind of block pair: gather, one product, then a gather (or a transpose when the blocks tile W)
+    module._register_constant(f"{prefix}pair_theta", pairs.theta)
+    module._register_constant(f"{prefix}pair_map", pairs.maps[0])
+    module._register_constant(f"{prefix}pair_scatter", pairs.scatter)
     padded = bool((pairs.theta >= tables.dim).any())
-    blocks = _block_layout(pairs.scatter, rep_y.size, rep_x.size, len(pairs.theta), pairs.maps.shape[-1])
-    return HomPlan(prefix, tuple(comps), tables.dim, rep_y.size, rep_x.size, True, padded, blocks)
-
-
-def _block_layout(scatter: np.ndarray, d_y: int, d_x: int, n_pairs: int, block: int) -> tuple[int, ...] | None:
-    """``(n_y, n_x, s_y, s_x)`` when ``W`` is the pairs' ``s_y × s_x`` blocks laid out in pair order (contiguous
-    diagonal blocks of ``Q_y`` and ``Q_x``, as for ``ρ_0^{⊕n}``): the scatter is then a reshape and a transpose,
-    whose backward is a transpose too, instead of a gather and an index_add."""
-    for s_y in range(1, d_y + 1):
-        if d_y % s_y or block % s_y or n_pairs % (d_y // s_y):
-            continue
-        n_y, s_x = d_y // s_y, block // s_y
-        n_x = n_pairs // n_y
-        if n_x * s_x != d_x:
-            continue
-        i, a = np.divmod(np.arange(d_y), s_y)
-        j, b = np.divmod(np.arange(d_x), s_x)
-        expected = ((i[:, None] * n_x + j[None, :]) * s_y + a[:, None]) * s_x + b[None, :]
-        if np.array_equal(expected.reshape(-1), scatter):
-            return (n_y, n_x, s_y, s_x)
-    return None
+    return HomPlan(prefix, tuple(comps), tables.dim, rep_y.size, rep_x.size, True, padded, pairs.tiles)
 
 
 def expand_hom(module: torch.nn.Module, plan: HomPlan, theta: torch.Tensor) -> torch.Tensor:
