@@ -7,7 +7,8 @@ Representation bookkeeping is host-side NumPy float64; array functions run on Nu
 and array-api-strict and return results in the input's namespace, device and dtype.
 """
 
-from symm import groups, testing
+# _decompose, _escnn and _lie_decompose bind the data model's hooks (symm._hooks) when imported.
+from symm import _decompose, _escnn, _lie_decompose, groups, testing  # noqa: F401
 from symm._group import Group
 from symm._hom_basis import HomBasis
 from symm._isotypic import from_isotypic, irrep_norms, to_isotypic

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from symm import _hooks as hooks
 from symm import _lie_irreps
 from symm._group import Group
 
@@ -193,14 +194,12 @@ class CompactGroup(Group):
         hit = self._irrep_by_id.get(key)
         if hit is not None:
             return hit
-        from symm._rep import Irrep
-
         with self._registry_lock:
             hit = self._irrep_by_id.get(key)
             if hit is None:
                 images, type_, endo = self._irrep_data(key)
                 trivial = images.shape[1] == 1 and np.array_equal(images, identity_images(self, 1))
-                hit = Irrep(
+                hit = hooks.irrep(
                     self, images, id=key, type=type_, endomorphism_basis=endo, name="trivial" if trivial else None
                 )
                 self._irrep_by_id[key] = hit
@@ -247,11 +246,9 @@ class CompactGroup(Group):
     # ------------------------------------------------------------------ reps
     def trivial_rep(self, size: int = 1) -> Rep:
         """``size`` copies of the trivial representation (Lie images 0, discrete images I)."""
-        from symm._rep import Rep
-
         if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)) or size < 1:
             raise ValueError(f"size must be an integer >= 1, got {size!r}")
-        return Rep(self, identity_images(self, int(size)), name="trivial")
+        return hooks.rep(self, identity_images(self, int(size)), name="trivial")
 
     def regular_rep(self) -> Rep:
         """Refused: the regular rep of an infinite group is infinite-dimensional."""

@@ -27,14 +27,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from symm import _hooks as hooks
 from symm import _tolerances as tolerances
 from symm._canonical import canonical_copies, canonical_irrep_basis
 from symm._canonical import endomorphism_basis as endomorphism_basis
+from symm._rep import Decomposition, Irrep, IsotypicComponent, Rep
 from symm._walk import all_matrices, as_permutations, element_permutations, iter_images, permutation_matrices, polish
 
 if TYPE_CHECKING:
     from symm._group import Group
-    from symm._rep import Decomposition, Irrep, IsotypicComponent, Rep
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class _Retry(Exception):
 
 
 # ---------------------------------------------------------------------- public entry points
+@hooks.decompose_finite.bind
 def decompose(rep: Rep) -> Decomposition:
     """Isotypic decomposition of ``rep``.
 
@@ -73,6 +75,7 @@ def _decompose_with_retries(rep: Rep) -> Decomposition:
     raise RuntimeError(f"isotypic decomposition of {rep!r} failed after {_ATTEMPTS} attempts: {last}")
 
 
+@hooks.fill_registry.bind
 def ensure_registry(group: Group) -> None:
     """Fill the group's irrep registry once, under the group's lock, with canonical ids and matrices.
 
@@ -107,8 +110,6 @@ def ensure_registry(group: Group) -> None:
 
 
 def _register_trivial(group: Group) -> None:
-    from symm._rep import Irrep
-
     if not group._irreps:
         ones = np.ones((len(group.generators), 1, 1))
         group._irreps.append(Irrep(group, ones, id=0, type="R", endomorphism_basis=np.ones((1, 1, 1)), name="trivial"))
@@ -131,8 +132,6 @@ def _register_from_regular(group: Group) -> None:
 
 def _register_from_tensors(group: Group) -> bool:
     """Register every irrep from tensor products of a faithful rep; False if the group has no orthogonal one."""
-    from symm._rep import Rep
-
     if group._kind == "perm":
         faithful = Rep(group, permutation_matrices(group._generator_data), name="permutation")
     else:
@@ -173,10 +172,9 @@ def _number_registry(group: Group) -> None:
         irr.id, irr.name = k, f"irrep {k}"
 
 
+@hooks.register_irrep.bind
 def register_canonical(group: Group, id: str, images: np.ndarray, type_: str) -> Irrep:
     """Re-register an irrep of an open registry from its canonical images (unpickling in a fresh process)."""
-    from symm._rep import Irrep
-
     with group._registry_lock:
         for irr in group._irreps:
             if irr.id == id:
@@ -195,8 +193,6 @@ def _insert_sorted(group: Group, irrep: Irrep) -> None:
 
 def _register(group: Group, cls: _Class) -> Irrep:
     """Register a new class in its canonical form; in an open registry, at its sorted place with a content id."""
-    from symm._rep import Irrep
-
     o = canonical_irrep_basis(group, cls.images, cls.type, cls.endo)
     images = o.T @ cls.images @ o
     cls.bases = [u @ o for u in cls.bases]
@@ -226,8 +222,6 @@ class _Class:
 
 
 def _decompose_once(rep: Rep, rng: np.random.Generator) -> Decomposition:
-    from symm._rep import Decomposition, IsotypicComponent
-
     group = rep.group
     classes = _find_classes(rep, rng)
     placed: list[tuple[Irrep, _Class]] = []

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from symm import _hooks as hooks
 from symm import _lie_irreps
 from symm import _tolerances as tolerances
 from symm._compact import CompactGroup, compact_group
@@ -35,6 +36,7 @@ def _require_escnn() -> Any:
     return escnn.group
 
 
+@hooks.group_from_escnn.bind
 def group_from_escnn(G: Any) -> Group:
     """The symm group of an escnn group ``G``.
 
@@ -113,6 +115,7 @@ def _is_trivial(irr: Any) -> bool:
     return irr.size == 1 and bool(getattr(irr, "is_trivial", lambda: False)())
 
 
+@hooks.rep_from_escnn.bind
 def rep_from_escnn(rep: Any) -> Rep:
     """The symm rep of an escnn ``Representation`` or ``FieldType``, keeping escnn's change of basis."""
     if hasattr(rep, "representation") and hasattr(rep, "gspace"):  # a FieldType
@@ -201,6 +204,7 @@ def _escnn_id(group: Group, irrep_id: Any) -> tuple:
     return irrep_id
 
 
+@hooks.rep_to_escnn.bind
 def rep_to_escnn(rep: Rep) -> Any:
     """Export a rep to an escnn ``Representation`` with the same Q and irreps.
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from symm import _hooks as hooks
 from symm import _tolerances as tolerances
 from symm._walk import permutation_matrices
 
@@ -141,9 +142,7 @@ class Group:
         escnn is not imported: ``group`` is read duck-typed (``generators``, ``regular_representation``,
         ``irreps()``).
         """
-        from symm._escnn import group_from_escnn
-
-        return group_from_escnn(group)
+        return hooks.group_from_escnn(group)
 
     @classmethod
     def _cached(cls, kind: str, data: np.ndarray, name: str | None, max_order: int) -> Group:
@@ -288,21 +287,17 @@ class Group:
         size : int
             The dimension, at least 1.
         """
-        from symm._rep import Rep
-
         if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
             raise TypeError(f"size must be an integer >= 1, got {size!r}")
         if size < 1:
             raise ValueError(f"size must be an integer >= 1, got {size!r}")
         size = int(size)
-        return Rep(self, np.broadcast_to(np.eye(size), (len(self.generators), size, size)), name="trivial")
+        return hooks.rep(self, np.broadcast_to(np.eye(size), (len(self.generators), size, size)), name="trivial")
 
     def regular_rep(self) -> Rep:
         """The left regular representation, of size ``order``: ``ρ(g) e_h = e_{gh}``."""
         if "regular" not in self._rep_cache:
-            from symm._rep import Rep
-
-            self._rep_cache["regular"] = Rep(self, permutation_matrices(self._left_table), name="regular")
+            self._rep_cache["regular"] = hooks.rep(self, permutation_matrices(self._left_table), name="regular")
         return self._rep_cache["regular"]
 
     def natural_rep(self, name: str) -> Rep:
@@ -310,9 +305,7 @@ class Group:
         if name not in self._natural:
             raise ValueError(f"group {self.name} has no natural rep {name!r}; available: {self.natural_rep_names}")
         if name not in self._rep_cache:
-            from symm._rep import Rep
-
-            self._rep_cache[name] = Rep(self, self._natural[name], name=name)
+            self._rep_cache[name] = hooks.rep(self, self._natural[name], name=name)
         return self._rep_cache[name]
 
     @property
@@ -330,9 +323,7 @@ class Group:
 
     def irreps(self) -> tuple[Irrep, ...]:
         """The registered irreps, trivial first. Complete for groups of order up to a few hundred."""
-        from symm._decompose import ensure_registry
-
-        ensure_registry(self)
+        hooks.fill_registry(self)
         return tuple(self._irreps)
 
     def irrep(self, id: Any) -> Irrep:

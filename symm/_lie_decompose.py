@@ -19,27 +19,25 @@ No character table, no sampling, ``O(D³)``:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from symm import _hooks as hooks
 from symm import _tolerances as tolerances
 from symm._canonical import canonical_copies
+from symm._product import ProductGroup, product_irrep_data
+from symm._rep import Decomposition, Irrep, IsotypicComponent, Rep
 from symm._walk import polish
-
-if TYPE_CHECKING:
-    from symm._rep import Decomposition, Irrep, Rep
 
 __all__ = ["decompose"]
 
 _BAND = 1e-6  # Casimir eigenvalues within this of the band's value belong to it
 
 
+@hooks.decompose_compact.bind
 def decompose(rep: Rep) -> Decomposition:
     """Isotypic decomposition of a rep of a compact group; see the module docstring."""
-    from symm._product import ProductGroup
-    from symm._rep import Decomposition, IsotypicComponent
-
     group = rep.group
     images = rep.generator_images
     spaces = _product_spaces(rep) if isinstance(group, ProductGroup) else _isotypic_spaces(rep)
@@ -71,9 +69,6 @@ def _product_spaces(rep: Rep) -> list[tuple[Irrep, np.ndarray, bool]]:
     ``𝒥 = I ⊗ J``; that span is decomposed under ``B`` and each real ``b`` component's copies are paired by ``𝒥``
     into copies of ``(a, b)`` as ``ρ̂_a ⊗ ρ̂_b``.
     """
-    from symm._product import product_irrep_data
-    from symm._rep import Rep
-
     group = rep.group
     compact, finite = group.compact, group.finite
     n_a = len(compact.generators)

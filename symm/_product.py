@@ -23,6 +23,7 @@ import numpy as np
 
 from symm._compact import CompactGroup
 from symm._group import Group
+from symm._rep import Rep
 from symm._walk import permutation_matrices
 
 if TYPE_CHECKING:
@@ -133,8 +134,6 @@ class ProductGroup(CompactGroup):
 
     def check_images(self, images: np.ndarray, name: str) -> None:
         """The finite factor's images define a rep of it, and commute with the compact factor's discrete images."""
-        from symm._rep import Rep
-
         first = self.n_lie + len(self.compact.discrete_generators)
         gens = images[self._n_compact_images :]
         try:

@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from symm import _hooks as hooks
 from symm import _tolerances as tolerances
 from symm._compact import identity_images
-from symm._group import Group, as_matrix_stack
+from symm._group import DEFAULT_MAX_ORDER, Group, as_matrix_stack, generators_correspond, paired_order
 from symm._lie_rep import check_images, evaluate, tensor_images
 from symm._walk import all_matrices, as_permutations, element_permutations, iter_images, polish
 
@@ -135,8 +136,6 @@ class Rep:
         >>> symm.Rep.from_generators([mirror], group=G).group is G
         True
         """
-        from symm._group import DEFAULT_MAX_ORDER
-
         mats = as_matrix_stack(matrices, "matrices")
         if not isinstance(group, Group) or group.is_finite:
             _check_orthogonal(mats, "matrices")
@@ -157,9 +156,7 @@ class Rep:
     @classmethod
     def from_escnn(cls, rep: Any) -> Rep:
         """The symm rep of an escnn ``Representation`` (or ``FieldType``), keeping its irreps and change of basis."""
-        from symm._escnn import rep_from_escnn
-
-        return rep_from_escnn(rep)
+        return hooks.rep_from_escnn(rep)
 
     @classmethod
     def regular(cls, group: Group) -> Rep:
@@ -289,11 +286,7 @@ class Rep:
         if self._decomposition is None:
             if self._decomposition_error is not None:  # a failure is cached: the same input fails the same way
                 raise RuntimeError(self._decomposition_error)
-            if self.group.is_finite:
-                from symm._decompose import decompose
-            else:
-                from symm._lie_decompose import decompose
-
+            decompose = hooks.decompose_finite if self.group.is_finite else hooks.decompose_compact
             try:
                 self._decomposition = decompose(self)
             except RuntimeError as err:
@@ -389,9 +382,7 @@ class Rep:
 
     def to_escnn(self) -> Any:
         """This rep as an escnn ``Representation`` (the group must come from escnn)."""
-        from symm._escnn import rep_to_escnn
-
-        return rep_to_escnn(self)
+        return hooks.rep_to_escnn(self)
 
     def __repr__(self) -> str:
         parts = (
@@ -465,15 +456,17 @@ def _registered_irrep(group: Group, id: Any, images: np.ndarray | None = None, t
     """The group's irrep ``id``; in an open registry (large groups), register it from its canonical images."""
     if not group.is_finite:
         return group.irrep(id)
-    from symm._decompose import ensure_registry, register_canonical
-
-    ensure_registry(group)
+    hooks.fill_registry(group)
     for irr in group._irreps:
         if irr.id == id:
             return irr
     if images is None or not group._registry_open:
         return group.irrep(id)  # raises, naming the id
-    return register_canonical(group, id, images, type)
+    return hooks.register_irrep(group, id, images, type)
+
+
+hooks.rep.bind(Rep)
+hooks.irrep.bind(Irrep)
 
 
 def direct_sum(*reps: Rep, name: str | None = None) -> Rep:
@@ -567,8 +560,6 @@ def common_group(a: Rep, b: Rep, names: tuple[str, str] = ("rep", "other")) -> t
         hit = ga._regrouped.get(b)
     if hit is not None:
         return a, hit
-    from symm._group import generators_correspond, paired_order
-
     if not (ga.is_finite and gb.is_finite):
         raise ValueError(f"{names[0]} and {names[1]} are reps of different groups ({ga.name} vs {gb.name})")
     if not generators_correspond(ga, gb):

@@ -10,6 +10,7 @@ only blocks under ``if TYPE_CHECKING:`` are left out, since they never run.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -125,27 +126,9 @@ def _imports_of(source: str, tmp=Path("/tmp")) -> list[tuple[str, list[str], int
     return _imports(path)
 
 
-KNOWN_CYCLES = [
-    # The group / rep / decomposition / escnn data model still refers both ways through deferred imports
-    # (Group.irreps() and regular_rep() build Reps; Rep.isotypic_components runs the decomposition, which
-    # fills the group's registry). Compact groups mirror it: CompactGroup.irrep() builds Irreps, and
-    # Rep.isotypic_components of a compact rep runs symm._lie_decompose. Splitting it is issue 10's open step.
-    [
-        "symm._compact",
-        "symm._decompose",
-        "symm._escnn",
-        "symm._group",
-        "symm._lie_decompose",
-        "symm._product",
-        "symm._rep",
-    ],
-]
-
-
 def test_no_import_cycle_in_symm():
     cycles = _cycles(_graph())
-    new = [c for c in cycles if c not in KNOWN_CYCLES]
-    assert not new, f"import cycles in symm: {new}"
+    assert not cycles, f"import cycles in symm: {cycles}"
 
 
 def test_no_private_name_imported_across_modules():
@@ -182,3 +165,43 @@ def test_the_plugin_imports_only_symm_and_symm_internal():
             if target == "symm" and any(n.startswith("_") for n in names):
                 bad.append(f"{path.relative_to(ROOT)}:{line}: private {names} from symm")
     assert not bad, "\n".join(bad)
+
+
+def test_every_hook_is_bound_by_a_higher_layer():
+    """The calls up the data model (symm._hooks) are bound once ``symm`` is imported, each by a module that imports
+    every module calling it: a hook is used only where a plain import would close a cycle."""
+    import symm  # noqa: F401
+    from symm import _hooks
+
+    hooks = [h for h in vars(_hooks).values() if isinstance(h, _hooks.Hook)]
+    assert sorted(h.name for h in hooks) == sorted(n for n in _hooks.__all__ if n != "Hook")
+    graph = _graph()
+    for hook in hooks:
+        assert hook._function is not None, hook
+        binder = hook._function.__module__
+        use = re.compile(rf"\bhooks\.{hook.name}\b(?!\.bind)")
+        callers = [m for m, p in SYMM.items() if use.search(p.read_text())]
+        assert callers, f"{hook} is never called"
+        for caller in callers:
+            assert caller in _reachable(graph, binder), f"{caller} can import {binder}: {hook} is not needed"
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for nxt in graph[todo.pop()] - seen:
+            seen.add(nxt)
+            todo.append(nxt)
+    return seen
+
+
+def test_a_hook_refuses_to_run_unbound_and_to_be_rebound():
+    from symm._hooks import Hook
+
+    hook = Hook("probe", "``probe() -> int``")
+    with pytest.raises(RuntimeError, match="hook 'probe' is not bound"):
+        hook()
+    hook.bind(len)
+    assert hook([1, 2]) == 2
+    with pytest.raises(RuntimeError, match="already bound"):
+        hook.bind(abs)

@@ -182,7 +182,7 @@ def test_registry_fills_once_under_concurrent_first_use():
 
 
 def test_failed_decomposition_is_cached(monkeypatch):
-    import symm._decompose as dec
+    from symm import _hooks
 
     calls = []
 
@@ -191,7 +191,7 @@ def test_failed_decomposition_is_cached(monkeypatch):
         raise RuntimeError("isotypic decomposition of <rep> failed after 4 attempts: boom")
 
     rep = symm.Rep(symm.groups.cyclic(3), [np.eye(3)[[1, 2, 0]]])
-    monkeypatch.setattr(dec, "decompose", failing)
+    monkeypatch.setattr(_hooks.decompose_finite, "_function", failing)
     for _ in range(3):
         with pytest.raises(RuntimeError, match="boom"):
             _ = rep.change_of_basis
