@@ -138,13 +138,40 @@ def test_eval_cache_filled_in_inference_mode_then_used_with_grad():
     torch.testing.assert_close(y, y0)
 
 
-def test_emlp_eval_forward_uses_cache_with_grad():
+def test_emlp_eval_runs_one_cached_expansion_with_the_same_outputs_and_gradients():
     G = symm.groups.dihedral(3)
-    model = EMLP(G.regular_rep(), G.regular_rep(), [24]).eval()
-    x = torch.randn(3, 6)
-    model(x)
-    caches = [m.__dict__.get("_weight_cache") for m in model.modules() if isinstance(m, eLinear)]
-    assert all(c is not None for c in caches)
+    model = EMLP(G.regular_rep() * 2, G.regular_rep(), [24, 12], nonlinearity="pointwise").double()
+    ref = copy.deepcopy(model)  # training mode: expands every call
+    model.eval()
+    x = torch.randn(5, 12, dtype=torch.float64)
+    y = model(x)
+    cache = model.__dict__["_weight_cache"]
+    assert len(cache[1]) == 6  # (weight, bias) of the three layers
+    assert model(x) is not None and model.__dict__["_weight_cache"] is cache  # reused
+    torch.testing.assert_close(y, ref(x), rtol=0, atol=0)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), y, rtol=0, atol=0)
+    y.square().sum().backward()
+    ref(x).square().sum().backward()
+    for (name, p), q in zip(model.named_parameters(), ref.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-12, atol=1e-12, msg=name)
+    torch.optim.SGD(model.parameters(), lr=0.1).step()  # invalidates: the versions changed
+    torch.testing.assert_close(model(x), copy.deepcopy(model).train()(x), rtol=1e-12, atol=1e-12)
+    # a forward hook on a layer is honoured: the model then runs its layers as modules
+    seen, expected = [], copy.deepcopy(model).train()(x)
+    model.net[0].register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    torch.testing.assert_close(model(x), expected, rtol=1e-12, atol=1e-12)
+    assert seen == [(5, 24)]
+
+
+def test_dtype_check_follows_module_conversion():
+    G = symm.groups.cyclic(3)
+    model = EMLP(G.regular_rep(), G.regular_rep(), [6])
+    model(torch.randn(2, 3))
+    model.double()
+    assert model(torch.randn(2, 3, dtype=torch.float64)).dtype == torch.float64
+    with pytest.raises(TypeError, match=r"computes in torch\.float64"):
+        model(torch.randn(2, 3))
 
 
 # ---------------------------------------------------------------------------------------------- 0.8.1 names

@@ -90,6 +90,7 @@ class EquivariantModule(torch.nn.Module):
 
     def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> EquivariantModule:
         super()._apply(fn, recurse)
+        self.__dict__.pop("_dtype", None)
         for name, host in self._host_constants.items():
             buf = self._buffers.get(name)
             if buf is not None and buf.is_floating_point():
@@ -137,16 +138,15 @@ class EquivariantModule(torch.nn.Module):
 
     def _check_dtype(self, x: torch.Tensor, arg: str = "x") -> None:
         """``TypeError`` if ``x``'s dtype is not the module's floating dtype (torch's own error is cryptic)."""
-        ref = next((t for t in self._floating_tensors() if t.is_floating_point()), None)
-        if ref is not None and x.dtype != ref.dtype:
+        dtype = self.__dict__.get("_dtype")
+        if dtype is None:  # looked up once; _apply (``.to()``, ``.double()``, ...) forgets it
+            ref = next((t for t in (*self.parameters(), *self.buffers()) if t.is_floating_point()), None)
+            dtype = self.__dict__["_dtype"] = False if ref is None else ref.dtype
+        if dtype is not False and x.dtype != dtype:
             raise TypeError(
-                f"{arg} has dtype {x.dtype} but this module computes in {ref.dtype}; convert the input "
-                f"({arg}.to({ref.dtype})) or the module (module.to({x.dtype}))"
+                f"{arg} has dtype {x.dtype} but this module computes in {dtype}; convert the input "
+                f"({arg}.to({dtype})) or the module (module.to({x.dtype}))"
             )
-
-    def _floating_tensors(self) -> Any:
-        yield from self.parameters()
-        yield from self.buffers()
 
     def export(self) -> torch.nn.Module:
         """Plain ``torch.nn`` modules computing the same function (no symm or escnn needed to run them)."""
@@ -190,6 +190,7 @@ class EquivariantModule(torch.nn.Module):
 
     def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
         self.__dict__.pop("_weight_cache", None)
+        self.__dict__.pop("_dtype", None)  # load_state_dict(assign=True) may bring another dtype
         super()._load_from_state_dict(*args, **kwargs)
 
     def __getstate__(self) -> dict:
