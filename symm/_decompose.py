@@ -32,7 +32,15 @@ from symm import _tolerances as tolerances
 from symm._canonical import canonical_copies, canonical_irrep_basis
 from symm._canonical import endomorphism_basis as endomorphism_basis
 from symm._rep import Decomposition, Irrep, IsotypicComponent, Rep
-from symm._walk import all_matrices, as_permutations, element_permutations, iter_images, permutation_matrices, polish
+from symm._walk import (
+    all_matrices,
+    as_permutations,
+    element_permutations,
+    group_average,
+    iter_images,
+    permutation_matrices,
+    polish,
+)
 
 if TYPE_CHECKING:
     from symm._group import Group
@@ -267,28 +275,28 @@ def _refine(rep: Rep, q: np.ndarray, comps: list[IsotypicComponent]) -> np.ndarr
 
     ``B(g) = ⊕_k I_{m_k} ⊗ ρ̂_k(g)``. The eigenvectors are only as accurate as ``eps/gap``; this group
     average removes their non-equivariant error in one step (skipped where the Reynolds path is too costly: then
-    ``q`` is only polished).
+    ``q`` is only polished). The average goes through cosets of a subgroup (:func:`symm._walk.group_average`):
+    fewer than ``|G|`` products ``ρ(g_s) X``.
     """
-    group, d = rep.group, rep.size
-    perms = as_permutations(rep.generator_images)
+    group, d, gens = rep.group, rep.size, rep.generator_images
+    perms = as_permutations(gens)
     if perms is not None:
         if group.order * d * d > _REYNOLDS_FLOP_BUDGET:
             return polish(q)
-        left = enumerate(q[np.argsort(p)] for p in element_permutations(group, perms))
-    else:
-        if not _reynolds_affordable(group, d, len(rep.generator_images)):
-            return polish(q)
-        levels = iter_images(group, rep.generator_images, q)  # ρ(g) q down the element tree: |G| products
-        left = ((g, rq) for idx, rqs in levels for g, rq in zip(idx, rqs, strict=True))
-    irrep_mats = [c.irrep.matrices() for c in comps]
-    acc = np.zeros_like(q)
-    for g, rq in left:
+        inverse = np.argsort(perms, axis=1)  # ρ(g_s) x is the row gather x[π_s⁻¹]
+    elif not _reynolds_affordable(group, d, len(gens)):
+        return polish(q)
+
+    def intertwine(s: int, x: np.ndarray) -> np.ndarray:
+        """``ρ(g_s) x B(g_s)ᵀ``."""
+        rx = x[inverse[s]] if perms is not None else gens[s] @ x
         parts = [
-            (rq[:, c.slice].reshape(d, c.multiplicity, c.irrep.dim) @ mats[g].T).reshape(d, -1)
-            for c, mats in zip(comps, irrep_mats, strict=True)
+            (rx[:, c.slice].reshape(d, c.multiplicity, c.irrep.dim) @ c.irrep.generator_images[s].T).reshape(d, -1)
+            for c in comps
         ]
-        acc += np.concatenate(parts, axis=1)
-    return polish(acc / group.order)
+        return np.concatenate(parts, axis=1)
+
+    return polish(group_average(group, intertwine, q))
 
 
 def _find_classes(rep: Rep, rng: np.random.Generator, *, respace: bool = False) -> list[_Class]:
@@ -373,23 +381,25 @@ def _random_commutant_pair(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """A random symmetric and a random general commutant element, and the number of random columns used.
 
-    For a matrix rep whose group is small enough to average over: ``R(Z₁Z₂ᵀ) = (1/|G|) Σ_g (ρ(g)Z₁)(ρ(g)Z₂)ᵀ``
-    with ``Z`` of ``k`` random columns (default ``⌈2D/|G|⌉``). ``ρ(g)Z`` follows the generators down the element
-    tree and the average is one ``D x |G|k`` product: ``4|G|k·D²`` flops instead of ``4|G|·D³`` for averaging
-    full random matrices. An isotypic block of multiplicity ``m`` gets rank ``min(m, k·d/s)``, so the
-    symmetric sample is singular when ``k < m·s/d``; adding as many columns as its nullity always suffices.
-    Other reps average full random matrices (``k = 0`` is returned).
+    For a matrix rep whose group is small enough to average over: ``R(Z Zᵀ)`` and ``R(Z M Zᵀ)`` with ``Z`` of
+    ``k`` random columns (default ``⌈2D/|G|⌉``, at least 2) and ``M`` a random ``k x k`` matrix, as
+    ``(1/|G|) Σ_g (ρ(g)Z)(ρ(g)Z)ᵀ`` and ``(1/|G|) Σ_g (ρ(g)Z M)(ρ(g)Z)ᵀ``. ``ρ(g)Z`` follows the generators down
+    the element tree, once for both samples, and each average is one ``D x |G|k`` product: ``4|G|k·D²`` flops
+    instead of ``4|G|·D³`` for averaging full random matrices. An isotypic block of multiplicity ``m`` gets rank
+    ``min(m, k·d/s)``, so the symmetric sample is singular when ``k < m·s/d``; adding as many columns as its
+    nullity always suffices. Other reps average full random matrices (``k = 0`` is returned).
     """
     group, gens, d = rep.group, rep.generator_images, rep.size
     if as_permutations(gens) is None and _reynolds_affordable(group, d, len(gens)):
-        k = columns or -(-2 * d // group.order)
+        k = max(2, columns or -(-2 * d // group.order))  # k = 1 would make R(Z M Zᵀ) a multiple of R(Z Zᵀ)
         if k < d:
-            z = rng.standard_normal((d, 2 * k))
-            w = np.empty((d, group.order, 2 * k))
+            z = rng.standard_normal((d, k))
+            mix = rng.standard_normal((k, k))
+            w = np.empty((d, group.order, k))
             for idx, images in iter_images(group, gens, z):
                 w[:, idx] = images.transpose(1, 0, 2)
-            w1, w2 = w[:, :, :k].reshape(d, -1), w[:, :, k:].reshape(d, -1)
-            return w1 @ w1.T / group.order, w1 @ w2.T / group.order, k
+            w1, w2 = w.reshape(d, -1), (w @ mix).reshape(d, -1)
+            return w1 @ w1.T / group.order, w2 @ w1.T / group.order, k
     x = rng.standard_normal((2, d, d))
     x[0] = x[0] + x[0].T
     a, b = _commutant_samples(rep, x)
@@ -409,11 +419,7 @@ def _commutant_samples(rep: Rep, x: np.ndarray) -> np.ndarray:
             acc += x[:, inv][:, :, inv]
         return acc / group.order
     if _reynolds_affordable(group, d, len(gens)):
-        acc = np.zeros_like(x)
-        for _, mats in iter_images(group, gens, np.eye(d)):
-            for m in mats:
-                acc += m @ x @ m.T
-        return acc / group.order
+        return group_average(group, lambda s, y: gens[s] @ y @ gens[s].T, x)
     return np.stack([_walk_commutant(gens, gens, xi) for xi in x])
 
 

@@ -488,3 +488,35 @@ def test_group_beyond_registry_limit_registers_irreps_on_demand():
     Q = rep.change_of_basis
     for g in range(0, G.order, 7):
         np.testing.assert_allclose(Q.T @ mats[g] @ Q, block_diagonal(rep, g), atol=TOL)
+
+
+@pytest.mark.parametrize(
+    ("make", "applications"),
+    [
+        (lambda: groups.dihedral(6), 6),  # through ⟨rotation⟩ (6 elements) and its 2 cosets: 5 + 1
+        (lambda: groups.cyclic(8), 7),  # one generator: every element
+        (lambda: groups.symmetric(4), None),
+        (lambda: groups.alternating(5), None),
+        (lambda: groups.direct_product(groups.cyclic(3), groups.quaternion()), None),
+        (lambda: groups.direct_product(groups.dihedral(3), groups.dihedral(4)), None),
+    ],
+    ids=["D6", "C8", "S4", "A5", "C3xQ8", "D3xD4"],
+)
+def test_group_average_through_cosets_equals_the_sum_over_elements(make, applications):
+    """The coset-split average of an action given on generators equals the plain average over every element,
+    with fewer applications than elements."""
+    from symm._walk import group_average
+
+    G = make()
+    gens = G.regular_rep().generator_images
+    x = np.random.default_rng(G.order).standard_normal((G.order, G.order))
+    mats = all_matrices(G.regular_rep())
+    calls = []
+
+    def conjugate(s, y):
+        calls.append(s)
+        return gens[s] @ y @ gens[s].T
+
+    got = group_average(G, conjugate, x)
+    np.testing.assert_allclose(got, np.mean(mats @ x @ mats.transpose(0, 2, 1), axis=0), atol=1e-13)
+    assert len(calls) == applications if applications is not None else len(calls) < G.order - 1
