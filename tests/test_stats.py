@@ -119,14 +119,16 @@ def test_var_of_a_large_permutation_rep_is_diag_cov(backend, rng):
     backend.assert_close(v, np.diag(backend.to_numpy(symm.cov(backend.asarray(x), None, rep, correction=0))))
 
 
+@pytest.mark.parametrize("group", ["C8", "Q8"])
 @pytest.mark.parametrize("n", [20, 600])
-def test_both_routes_of_the_isotypic_projection(backend, rng, n):
+def test_both_routes_of_the_isotypic_projection(backend, rng, n, group):
     """Few samples: only the isotypic blocks are formed from the rotated data; many: S is formed and rotated.
-    Both routes must give the augmented-data covariance and variance, auto and cross."""
+    Both routes must give the augmented-data covariance and variance, auto and cross. The components come in
+    several sizes (C8: real and complex; Q8: real and quaternionic), so the blocks form several stacks."""
     from symm._engine import pair_plan
     from symm._stats.moments import _blocks_pay
 
-    G = groups.cyclic(8)
+    G = groups.cyclic(8) if group == "C8" else groups.quaternion()
     rep_x = (G.regular_rep() * 4).change_basis(random_orthogonal(32, 21))
     rep_y = (G.regular_rep() * 3 + G.trivial_rep(3)).change_basis(random_orthogonal(27, 22))
     blocks = n < 100

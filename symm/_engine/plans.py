@@ -170,44 +170,49 @@ def projection_gather(rep_x: Rep, rep_y: Rep) -> tuple[np.ndarray, np.ndarray]:
     return _gather_tables(shared_components(rep_x, rep_y), dy * dx, flat)
 
 
-def block_layout(rep_x: Rep, rep_y: Rep) -> tuple[int, int, int]:
-    """``(k, B_y, B_x)``: the shared components of the pair, and the largest component sizes in each rep."""
-    shared = shared_components(rep_x, rep_y)
-    return (
-        len(shared),
-        max((cy.dim for _, _, cy in shared), default=1),
-        max((cx.dim for _, cx, _ in shared), default=1),
-    )
+def block_layout(rep_x: Rep, rep_y: Rep) -> tuple[tuple[int, int, int], ...]:
+    """``((k, B_y, B_x), ...)``: the shared components of the pair grouped by their sizes ``(B_y, B_x)`` in the
+    two reps, groups in order of first appearance, ``k`` components each. Each group is one stack
+    ``(k, B_y, B_x)``, so no block is padded."""
+    counts: dict[tuple[int, int], int] = {}
+    for _, cx, cy in shared_components(rep_x, rep_y):
+        counts[(cy.dim, cx.dim)] = counts.get((cy.dim, cx.dim), 0) + 1
+    return tuple((k, by, bx) for (by, bx), k in counts.items())
 
 
 def block_tables(rep_x: Rep, rep_y: Rep) -> dict[str, np.ndarray]:
     """Host tables of ``R`` through the diagonal blocks ``Z_k = Q_{y,k}ᵀ S Q_{x,k}`` of the shared components.
 
-    The blocks live in a zero-padded stack of shape ``(k, B_y, B_x)`` (see :func:`block_layout`). Keys:
-    ``q_x`` (D_x, k·B_x) and ``q_y`` (D_y, k·B_y) hold each component's columns of ``Q``, zero-padded to
-    ``B``, so that ``x @ q_x`` is the stack of rotated blocks; ``idx`` (t·k·B_y·B_x,) and ``w``
-    (t, k·B_y·B_x) apply ``Π`` to the stack (flattened, a zero appended).
+    The blocks are grouped by size (:func:`block_layout`); group after group, each block flattened, they fill
+    one frame of ``Σ k·B_y·B_x`` entries. Keys: ``q_x`` (D_x, Σ k·B_x) and ``q_y`` (D_y, Σ k·B_y) hold the
+    components' columns of ``Q`` in that order, so that ``x @ q_x`` rotates every block at once; ``idx``
+    (t·size,) and ``w`` (t, size) apply ``Π`` to the frame (a zero appended).
     """
-    dx, dy = rep_x.size, rep_y.size
     shared = shared_components(rep_x, rep_y)
-    k, by, bx = block_layout(rep_x, rep_y)
-    size = k * by * bx
-    cols_x = np.full((k, bx), dx, dtype=np.int64)
-    cols_y = np.full((k, by), dy, dtype=np.int64)
+    layout = block_layout(rep_x, rep_y)
+    group_of = {(by, bx): g for g, (_, by, bx) in enumerate(layout)}
+    members: list[list[int]] = [[] for _ in layout]
     for c, (_, cx, cy) in enumerate(shared):
-        cols_x[c, : cx.dim] = np.arange(cx.slice.start, cx.slice.stop)
-        cols_y[c, : cy.dim] = np.arange(cy.slice.start, cy.slice.stop)
+        members[group_of[(cy.dim, cx.dim)]].append(c)
+    order = [c for group in members for c in group]
+    start = {}  # component -> first entry of its block in the frame
+    offset = 0
+    for c in order:
+        start[c] = offset
+        offset += shared[c][2].dim * shared[c][1].dim
 
-    def flat(k_: int, r: np.ndarray, c: np.ndarray, comp: tuple) -> np.ndarray:
-        return k_ * by * bx + r * bx + c
+    def flat(k: int, r: np.ndarray, c: np.ndarray, comp: tuple) -> np.ndarray:
+        return start[k] + r * comp[1].dim + c
 
-    idx, w = _gather_tables(shared, size, flat)
-
-    def padded(rep: Rep, cols: np.ndarray) -> np.ndarray:
-        q = np.concatenate((rep.change_of_basis, np.zeros((rep.size, 1))), axis=1)
-        return q[:, cols.reshape(-1)]
-
-    return {"q_x": padded(rep_x, cols_x), "q_y": padded(rep_y, cols_y), "idx": idx, "w": w}
+    idx, w = _gather_tables(shared, offset, flat)
+    cols_x = np.concatenate([np.arange(shared[c][1].slice.start, shared[c][1].slice.stop) for c in order] or [[]])
+    cols_y = np.concatenate([np.arange(shared[c][2].slice.start, shared[c][2].slice.stop) for c in order] or [[]])
+    return {
+        "q_x": rep_x.change_of_basis[:, cols_x.astype(np.int64)],
+        "q_y": rep_y.change_of_basis[:, cols_y.astype(np.int64)],
+        "idx": idx,
+        "w": w,
+    }
 
 
 def _gather_tables(shared: list, size: int, flat) -> tuple[np.ndarray, np.ndarray]:

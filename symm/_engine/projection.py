@@ -46,12 +46,16 @@ class PermProjection:
     sign: Any
     shape: tuple[int, int]
 
-    def reynolds(self, S: Any) -> Any:
-        """``R(S)`` for ``S`` of shape (..., D_y, D_x)."""
+    def reynolds(self, S: Any, scale: float = 1.0) -> Any:
+        """``scale · R(S)`` for ``S`` of shape (..., D_y, D_x); the scale multiplies one entry per orbit."""
         xp = self.xp
         *batch, dy, dx = S.shape
         g = xp.reshape(gather(xp.reshape(S, (*batch, dy * dx)), self.src), (*batch, *self.shape))
-        v = xp.mean(g, axis=-2) if self.w is None else xp.sum(g * self.w, axis=-2)
+        if self.w is None:
+            v = xp.sum(g, axis=-2) * (scale / self.shape[0])
+        else:
+            v = xp.sum(g * self.w, axis=-2)
+            v = v if scale == 1.0 else v * scale
         out = gather(v, self.orbit)
         return xp.reshape(out if self.sign is None else out * self.sign, (*batch, dy, dx))
 
@@ -75,9 +79,10 @@ class IsoProjection:
     qyt: Any
     zero: Any
 
-    def reynolds(self, S: Any) -> Any:
-        """``R(S)`` for ``S`` of shape (..., D_y, D_x)."""
-        return self.qy @ self.project(self.qyt @ S @ self.qx) @ self.qxt
+    def reynolds(self, S: Any, scale: float = 1.0) -> Any:
+        """``scale · R(S)`` for ``S`` of shape (..., D_y, D_x)."""
+        out = self.qy @ self.project(self.qyt @ S @ self.qx) @ self.qxt
+        return out if scale == 1.0 else out * scale
 
     def project(self, Z: Any) -> Any:
         """``Π(Z)`` for ``Z`` of shape (..., D_y, D_x) in the isotypic bases."""
@@ -98,50 +103,66 @@ class IsoProjection:
 class BlockRoute:
     """``Π(Q_yᵀ S Q_x)`` for ``S = (Y − ν)ᵀ(X − μ)``, forming only the diagonal blocks of the shared components.
 
-    The blocks are ``Z_k = ((Y − ν) Q_{y,k})ᵀ ((X − μ) Q_{x,k})``: ``N·(D_x·k·B_x + k·B_y·B_x)`` work instead of
-    the ``N·D_y·D_x + D_y D_x (D_x + D_y)`` of forming ``S`` and rotating it. They sit in a zero-padded stack
-    ``(k, B_y, B_x)``; see :func:`symm._engine.plans.block_tables`.
+    The blocks are ``Z_k = ((Y − ν) Q_{y,k})ᵀ ((X − μ) Q_{x,k})``: ``N·(D_x·ΣB_x + Σ B_y·B_x)`` work instead of
+    the ``N·D_y·D_x + D_y D_x (D_x + D_y)`` of forming ``S`` and rotating it. Components of equal sizes are
+    batched: ``layout`` lists the groups ``(k, B_y, B_x)`` (see :func:`symm._engine.plans.block_tables`), and
+    every method takes and returns one stack per group. ``stacks_x`` and ``stacks_y`` hold each group's
+    columns of ``Q`` as ``(k, D, B)``.
     """
 
     xp: Any
-    shape: tuple[int, int, int]
-    dims: tuple[int, int]
+    layout: tuple[tuple[int, int, int], ...]
     q_x: Any
     q_y: Any
+    q_xt: Any
+    stacks_x: tuple[Any, ...]
+    stacks_y: tuple[Any, ...]
     idx: Any
     w: Any
     zero: Any
 
-    def rotate(self, x: Any, mu: Any, *, y: bool = False) -> Any:
-        """``(x − μ) Q_k`` for every shared component, stacked as (k, N, B): ``x`` is (N, D), ``μ`` (D,)."""
+    def rotate(self, x: Any, mu: Any, *, y: bool = False) -> list[Any]:
+        """``(x − μ) Q_k`` for every shared component, one stack (k, N, B) per group: ``x`` is (N, D), ``μ`` (D,)."""
+        xp = self.xp
         q = self.q_y if y else self.q_x
-        k, b = self.shape[0], self.shape[1 if y else 2]
-        xb = x @ q - mu @ q
-        return self.xp.permute_dims(self.xp.reshape(xb, (x.shape[0], k, b)), (1, 0, 2))
+        rotated = x @ q - mu @ q
+        stacks, start = [], 0
+        for k, by, bx in self.layout:
+            b = by if y else bx
+            part = rotated if len(self.layout) == 1 else rotated[:, start : start + k * b]
+            stacks.append(xp.permute_dims(xp.reshape(part, (x.shape[0], k, b)), (1, 0, 2)))
+            start += k * b
+        return stacks
 
-    def project(self, xb: Any, yb: Any = None) -> Any:
-        """``Π(Z_k)`` stacked (k, B_y, B_x), with ``Z_k = yb_kᵀ xb_k`` (``yb=None``: ``xb``)."""
+    def project(self, xb: list[Any], yb: list[Any] | None = None, scale: float = 1.0) -> list[Any]:
+        """``scale · Π(Z_k)``, one stack (k, B_y, B_x) per group, with ``Z_k = yb_kᵀ xb_k`` (``yb=None``: ``xb``)."""
         xp = self.xp
-        Z = xp.matrix_transpose(xb if yb is None else yb) @ xb
-        flat = xp.concat((xp.reshape(Z, (-1,)), self.zero))
-        g = xp.reshape(gather(flat, self.idx), self.w.shape)
-        return xp.reshape(xp.sum(g * self.w, axis=0), self.shape)
+        ys = xb if yb is None else yb
+        flats = [xp.reshape(xp.matrix_transpose(b) @ a, (-1,)) for a, b in zip(xb, ys, strict=True)]
+        g = xp.reshape(gather(xp.concat((*flats, self.zero)), self.idx), self.w.shape)
+        v = xp.sum(g * self.w, axis=0)
+        v = v if scale == 1.0 else v * scale
+        stacks, start = [], 0
+        for k, by, bx in self.layout:
+            stacks.append(xp.reshape(v[start : start + k * by * bx], (k, by, bx)))
+            start += k * by * bx
+        return stacks
 
-    def expand(self, Zb: Any) -> Any:
-        """``Σ_k Q_{y,k} Zb_k Q_{x,k}ᵀ`` (D_y, D_x): the stack back in the original bases."""
+    def expand(self, Zb: list[Any]) -> Any:
+        """``Σ_k Q_{y,k} Zb_k Q_{x,k}ᵀ`` (D_y, D_x): the stacks back in the original bases."""
         xp = self.xp
-        k, by, bx = self.shape
-        dy = self.dims[0]
-        qy = xp.permute_dims(xp.reshape(self.q_y, (dy, k, by)), (1, 0, 2))  # (k, D_y, B_y)
-        left = xp.reshape(xp.permute_dims(qy @ Zb, (1, 0, 2)), (dy, k * bx))  # row blocks Q_{y,k} Zb_k
-        return left @ xp.matrix_transpose(self.q_x)
+        dy = self.q_y.shape[0]
+        rows = [
+            xp.reshape(xp.permute_dims(qy @ z, (1, 0, 2)), (dy, k * bx))  # row blocks Q_{y,k} Zb_k
+            for (k, _, bx), qy, z in zip(self.layout, self.stacks_y, Zb, strict=True)
+        ]
+        return (rows[0] if len(rows) == 1 else xp.concat(rows, axis=1)) @ self.q_xt
 
-    def diag(self, Zb: Any) -> Any:
-        """``diag(Q_x P Q_xᵀ)`` (D_x,) for an auto-covariance whose isotypic blocks are the stack ``Zb``."""
+    def diag(self, Zb: list[Any]) -> Any:
+        """``diag(Q_x P Q_xᵀ)`` (D_x,) for an auto-covariance whose isotypic blocks are the stacks ``Zb``."""
         xp = self.xp
-        k, _, b = self.shape
-        qb = xp.permute_dims(xp.reshape(self.q_x, (self.dims[1], k, b)), (1, 0, 2))  # (k, D_x, B_x)
-        return xp.sum((qb @ Zb) * qb, axis=(0, 2))
+        parts = [xp.sum((qb @ z) * qb, axis=(0, 2)) for qb, z in zip(self.stacks_x, Zb, strict=True)]
+        return sum(parts[1:], parts[0])
 
 
 def projection(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> PermProjection | IsoProjection:
@@ -211,14 +232,25 @@ def block_route(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> BlockRoute:
 def _block_route(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> BlockRoute:
     rep_x, rep_y = plan.reps()
     tabs = plan.host_table("blocks", lambda: block_tables(rep_x, rep_y))
-    i64 = xp.int64
+    layout = block_layout(rep_x, rep_y)
+
+    def stacks(name: str, sizes: list[int]) -> tuple[Any, ...]:
+        q, out, start = tabs[name], [], 0
+        for g, ((k, _, _), b) in enumerate(zip(layout, sizes, strict=True)):
+            block = q[:, start : start + k * b].reshape(q.shape[0], k, b).transpose(1, 0, 2)
+            out.append(constant(plan, f"blocks.{name}.{g}", lambda block=block: block, xp, dev, dt))
+            start += k * b
+        return tuple(out)
+
     return BlockRoute(
         xp,
-        block_layout(rep_x, rep_y),
-        (rep_y.size, rep_x.size),
+        layout,
         constant(plan, "blocks.q_x", lambda: tabs["q_x"], xp, dev, dt),
         constant(plan, "blocks.q_y", lambda: tabs["q_y"], xp, dev, dt),
-        constant(plan, "blocks.idx", lambda: tabs["idx"], xp, dev, i64),
+        constant(plan, "blocks.q_x.T", lambda: tabs["q_x"].T, xp, dev, dt),
+        stacks("q_x", [bx for _, _, bx in layout]),
+        stacks("q_y", [by for _, by, _ in layout]),
+        constant(plan, "blocks.idx", lambda: tabs["idx"], xp, dev, xp.int64),
         constant(plan, "blocks.w", lambda: tabs["w"], xp, dev, dt),
         constant(plan, "zero", lambda: np.zeros(1), xp, dev, dt),
     )

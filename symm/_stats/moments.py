@@ -106,23 +106,23 @@ def cov(x: Any, y: Any = None, rep_x: Rep | None = None, rep_y: Rep | None = Non
     if _blocks_pay(plan, n, auto=y is None):
         route = block_route(plan, xp, dev, dt)
         yb = None if y is None else route.rotate(y, nu, y=True)
-        return route.expand(route.project(route.rotate(x, mu), yb)) / (n - correction)
+        return route.expand(route.project(route.rotate(x, mu), yb, scale=1.0 / (n - correction)))
     xm = x - mu  # centred on the symmetric mean: Σ (y − ν)(x − μ)ᵀ is one product
     ym = xm if y is None else y - nu
-    return proj.reynolds(xp.matrix_transpose(ym) @ xm) / (n - correction)
+    return proj.reynolds(xp.matrix_transpose(ym) @ xm, scale=1.0 / (n - correction))
 
 
 def _blocks_pay(plan: PairPlan, n: int, *, auto: bool) -> bool:
-    """Whether forming only the isotypic blocks from the rotated data, ``N·(D_x·k·B_x [+ D_y·k·B_y] +
-    k·B_y·B_x)`` multiply-adds (``B`` the padded component size), costs less than forming ``S`` and rotating
-    it, ``N·D_y·D_x + D_y·D_x·(D_x + D_y)``. Small ``N`` next to ``D`` (a training loop's calls) takes the
-    blocks."""
+    """Whether forming only the isotypic blocks from the rotated data, ``N·(D_x·ΣB_x [+ D_y·ΣB_y] + ΣB_y·B_x)``
+    multiply-adds (sums over the shared components, ``B`` their sizes), costs less than forming ``S`` and
+    rotating it, ``N·D_y·D_x + D_y·D_x·(D_x + D_y)``. Small ``N`` next to ``D`` (a training loop's calls) takes
+    the blocks."""
     if plan.use_perm:
         return False
     layout = plan.host_table("layout", lambda: block_layout(*plan.reps()))
-    k, by, bx = layout
     dx, dy = plan.px.size, plan.py.size
-    data = n * (dx * k * bx + (0 if auto else dy * k * by) + k * by * bx)
+    sum_x, sum_y = sum(k * bx for k, _, bx in layout), sum(k * by for k, by, _ in layout)
+    data = n * (dx * sum_x + (0 if auto else dy * sum_y) + sum(k * by * bx for k, by, bx in layout))
     return data < n * dy * dx + dy * dx * (dx + dy)
 
 
