@@ -106,17 +106,15 @@ class BlockRoute:
     The blocks are ``Z_k = ((Y − ν) Q_{y,k})ᵀ ((X − μ) Q_{x,k})``: ``N·(D_x·ΣB_x + Σ B_y·B_x)`` work instead of
     the ``N·D_y·D_x + D_y D_x (D_x + D_y)`` of forming ``S`` and rotating it. Components of equal sizes are
     batched: ``layout`` lists the groups ``(k, B_y, B_x)`` (see :func:`symm._engine.plans.block_tables`), and
-    every method takes and returns one stack per group. ``stacks_x`` and ``stacks_y`` hold each group's
-    columns of ``Q`` as ``(k, D, B)``.
+    every method takes and returns one stack per group. ``rows_x`` holds each group's columns of ``Q_x`` as
+    rows, ``(k, B_x, D_x)``.
     """
 
     xp: Any
     layout: tuple[tuple[int, int, int], ...]
     q_x: Any
     q_y: Any
-    q_xt: Any
-    stacks_x: tuple[Any, ...]
-    stacks_y: tuple[Any, ...]
+    rows_x: tuple[Any, ...]
     idx: Any
     w: Any
     zero: Any
@@ -149,19 +147,21 @@ class BlockRoute:
         return stacks
 
     def expand(self, Zb: list[Any]) -> Any:
-        """``Σ_k Q_{y,k} Zb_k Q_{x,k}ᵀ`` (D_y, D_x): the stacks back in the original bases."""
+        """``Σ_k Q_{y,k} Zb_k Q_{x,k}ᵀ`` (D_y, D_x): the stacks back in the original bases.
+
+        ``Zb_k Q_{x,k}ᵀ`` of a group is one batched product whose (k, B_y, D_x) result is already the group's
+        rows of ``(⊕_k Zb_k) Q_xᵀ``; one product with ``Q_y`` then finishes.
+        """
         xp = self.xp
-        dy = self.q_y.shape[0]
         rows = [
-            xp.reshape(xp.permute_dims(qy @ z, (1, 0, 2)), (dy, k * bx))  # row blocks Q_{y,k} Zb_k
-            for (k, _, bx), qy, z in zip(self.layout, self.stacks_y, Zb, strict=True)
+            xp.reshape(z @ qt, (k * by, -1)) for (k, by, _), qt, z in zip(self.layout, self.rows_x, Zb, strict=True)
         ]
-        return (rows[0] if len(rows) == 1 else xp.concat(rows, axis=1)) @ self.q_xt
+        return self.q_y @ (rows[0] if len(rows) == 1 else xp.concat(rows, axis=0))
 
     def diag(self, Zb: list[Any]) -> Any:
         """``diag(Q_x P Q_xᵀ)`` (D_x,) for an auto-covariance whose isotypic blocks are the stacks ``Zb``."""
         xp = self.xp
-        parts = [xp.sum((qb @ z) * qb, axis=(0, 2)) for qb, z in zip(self.stacks_x, Zb, strict=True)]
+        parts = [xp.sum((z @ qt) * qt, axis=(0, 1)) for qt, z in zip(self.rows_x, Zb, strict=True)]
         return sum(parts[1:], parts[0])
 
 
@@ -233,23 +233,17 @@ def _block_route(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> BlockRoute:
     rep_x, rep_y = plan.reps()
     tabs = plan.host_table("blocks", lambda: block_tables(rep_x, rep_y))
     layout = block_layout(rep_x, rep_y)
-
-    def stacks(name: str, sizes: list[int]) -> tuple[Any, ...]:
-        q, out, start = tabs[name], [], 0
-        for g, ((k, _, _), b) in enumerate(zip(layout, sizes, strict=True)):
-            block = q[:, start : start + k * b].reshape(q.shape[0], k, b).transpose(1, 0, 2)
-            out.append(constant(plan, f"blocks.{name}.{g}", lambda block=block: block, xp, dev, dt))
-            start += k * b
-        return tuple(out)
-
+    rows, start = [], 0
+    for g, (k, _, bx) in enumerate(layout):
+        block = tabs["q_x"][:, start : start + k * bx].T.reshape(k, bx, -1)
+        rows.append(constant(plan, f"blocks.rows_x.{g}", lambda block=block: block, xp, dev, dt))
+        start += k * bx
     return BlockRoute(
         xp,
         layout,
         constant(plan, "blocks.q_x", lambda: tabs["q_x"], xp, dev, dt),
         constant(plan, "blocks.q_y", lambda: tabs["q_y"], xp, dev, dt),
-        constant(plan, "blocks.q_x.T", lambda: tabs["q_x"].T, xp, dev, dt),
-        stacks("q_x", [bx for _, _, bx in layout]),
-        stacks("q_y", [by for _, by, _ in layout]),
+        tuple(rows),
         constant(plan, "blocks.idx", lambda: tabs["idx"], xp, dev, xp.int64),
         constant(plan, "blocks.w", lambda: tabs["w"], xp, dev, dt),
         constant(plan, "zero", lambda: np.zeros(1), xp, dev, dt),
