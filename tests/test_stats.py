@@ -143,6 +143,18 @@ def test_both_routes_of_the_isotypic_projection(backend, rng, n, group):
     backend.assert_close(symm.var(xb, rep_x, correction=0), augment(xh, rep_x).var(axis=0))
 
 
+@pytest.mark.parametrize("n", [5, 600])
+def test_cross_cov_without_a_shared_irrep_is_zero_on_both_routes(backend, rng, n):
+    """Reps with no irrep in common: Hom_G is zero, so the cross-covariance is exactly zero, few samples or many."""
+    G = groups.cyclic(3)
+    c, s = np.cos(2 * np.pi / 3), np.sin(2 * np.pi / 3)
+    rot = symm.Rep(G, [np.array([[c, -s], [s, c]])]) * 3  # not a signed permutation: the isotypic routes
+    x, y = backend.asarray(rng.normal(size=(n, 6))), backend.asarray(rng.normal(size=(n, 2)))
+    for out in (symm.cov(x, y, rot, G.trivial_rep(2)), symm.cov(y, x, G.trivial_rep(2), rot)):
+        assert backend.to_numpy(out).shape in ((2, 6), (6, 2))
+        np.testing.assert_allclose(backend.to_numpy(out), 0.0, atol=1e-12)
+
+
 # --------------------------------------------------------------------------------------------- equivariance
 
 

@@ -156,6 +156,8 @@ class BlockRoute:
         rows = [
             xp.reshape(z @ qt, (k * by, -1)) for (k, by, _), qt, z in zip(self.layout, self.rows_x, Zb, strict=True)
         ]
+        if not rows:  # no shared component: the only equivariant map is zero
+            return xp.zeros((self.q_y.shape[0], self.q_x.shape[0]), dtype=self.q_y.dtype, device=device_of(self.q_y))
         return self.q_y @ (rows[0] if len(rows) == 1 else xp.concat(rows, axis=0))
 
     def diag(self, Zb: list[Any]) -> Any:
