@@ -77,17 +77,29 @@ def group_average(group: Group, apply: Callable[[int, np.ndarray], np.ndarray], 
     return _average(group, _average_plan(group, tuple(range(len(group.generators))))[0], apply, start)
 
 
-def _average_plan(group: Group, gens: tuple[int, ...]) -> tuple[tuple, int]:
+#: above this many generators the split is not searched (it visits every subset): the average walks every element
+_SPLIT_MAX_GENERATORS = 10
+
+
+def _average_plan(
+    group: Group, gens: tuple[int, ...], memo: dict[tuple[int, ...], tuple[tuple, int]] | None = None
+) -> tuple[tuple, int]:
     """``(plan, |⟨gens⟩|)``: ``plan = (gens, sub_plan or None, cost)``, the split of the average over ``⟨gens⟩``
-    through the subgroup of a proper subset of ``gens`` that needs the fewest applications (``None``: walk)."""
+    through the subgroup of a proper subset of ``gens`` that needs the fewest applications (``None``: walk).
+    Each subset is planned once (``memo``): ``2^n`` closures and ``3^n`` comparisons for ``n`` generators."""
+    memo = {} if memo is None else memo
+    if gens in memo:
+        return memo[gens]
     order = len(_closure(group._left_table[list(gens)], 0))
     best: tuple = (gens, None, order - 1)
-    for size in range(1, len(gens)):
-        for sub in combinations(gens, size):
-            sub_plan, sub_order = _average_plan(group, sub)
-            cost = sub_plan[2] + order // sub_order - 1
-            if cost < best[2]:
-                best = (gens, sub_plan, cost)
+    if len(gens) <= _SPLIT_MAX_GENERATORS:
+        for size in range(1, len(gens)):
+            for sub in combinations(gens, size):
+                sub_plan, sub_order = _average_plan(group, sub, memo)
+                cost = sub_plan[2] + order // sub_order - 1
+                if cost < best[2]:
+                    best = (gens, sub_plan, cost)
+    memo[gens] = (best, order)
     return best, order
 
 

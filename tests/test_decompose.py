@@ -8,6 +8,7 @@ indicator.
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -499,8 +500,10 @@ def test_group_beyond_registry_limit_registers_irreps_on_demand():
         (lambda: groups.alternating(5), None),
         (lambda: groups.direct_product(groups.cyclic(3), groups.quaternion()), None),
         (lambda: groups.direct_product(groups.dihedral(3), groups.dihedral(4)), None),
+        # six generators: every subset is planned once, and the split is a chain of index-2 subgroups
+        (lambda: functools.reduce(groups.direct_product, [groups.cyclic(2)] * 6), 6),
     ],
-    ids=["D6", "C8", "S4", "A5", "C3xQ8", "D3xD4"],
+    ids=["D6", "C8", "S4", "A5", "C3xQ8", "D3xD4", "C2^6"],
 )
 def test_group_average_through_cosets_equals_the_sum_over_elements(make, applications):
     """The coset-split average of an action given on generators equals the plain average over every element,
