@@ -143,6 +143,40 @@ def test_both_routes_of_the_isotypic_projection(backend, rng, n, group):
     backend.assert_close(symm.var(xb, rep_x, correction=0), augment(xh, rep_x).var(axis=0))
 
 
+@pytest.mark.parametrize("n", [20, 600])
+def test_both_routes_without_a_trivial_component(backend, rng, n):
+    """A rep with no trivial irrep has symmetric mean zero: no component is centred, however large the plain
+    mean of the data, and the covariance is the second moment about zero of the augmented data."""
+    from symm._engine import pair_plan
+    from symm._stats.moments import _blocks_pay
+
+    G = groups.cyclic(8)
+    rep = symm.direct_sum(*G.irreps()[1:], *G.irreps()[2:]).change_basis(random_orthogonal(13, 23))
+    assert _blocks_pay(pair_plan(rep, rep), n, auto=True) == (n < 100)
+    x = rng.normal(size=(n, rep.size)) + 5.0
+    xb, xh = backend.asarray(x), _host(backend, x)
+    backend.assert_close(symm.mean(xb, rep), np.zeros(rep.size), atol=backend.atol)
+    backend.assert_close(symm.cov(xb, None, rep, correction=0), oracle_cov(xh, xh, rep, rep))
+    backend.assert_close(symm.var(xb, rep, correction=0), augment(xh, rep).var(axis=0))
+
+
+@pytest.mark.parametrize("name", ["D4-signed", "D4-regular"])
+def test_symmetric_orbit_gather_matches_the_ordered_one(backend, rng, name):
+    """For a symmetric S the permutation route reads one entry per orbit of unordered pairs {r, c}; it must give
+    the R(S) of the ordered-pair orbits, with signs, and read fewer entries (about half for groups with few
+    involutions; D4 has five, whose orbits hold their own transposes)."""
+    from symm._engine import pair_plan, projection
+
+    rep = case(name).rep_x if name == "D4-signed" else groups.dihedral(4).regular_rep() * 3
+    plan = pair_plan(rep, rep)
+    assert plan.use_perm
+    proj = projection(plan, backend.xp, backend.device, backend.dtype)
+    a = rng.normal(size=(3, rep.size, rep.size))
+    S = backend.asarray(a + np.swapaxes(a, -1, -2))  # a batch of symmetric matrices
+    backend.assert_close(proj.reynolds(S, 0.5, symmetric=True), proj.reynolds(S, 0.5))
+    assert proj.symmetric.src.shape[0] < proj.pairs.src.shape[0]
+
+
 @pytest.mark.parametrize("n", [5, 600])
 def test_cross_cov_without_a_shared_irrep_is_zero_on_both_routes(backend, rng, n):
     """Reps with no irrep in common: Hom_G is zero, so the cross-covariance is exactly zero, few samples or many."""

@@ -116,7 +116,7 @@ class PairPlan:
             raise RuntimeError("representation was garbage collected")
         return rx, ry
 
-    def perm_tables(self) -> dict[str, np.ndarray | None]:
+    def perm_tables(self, symmetric: bool = False) -> dict[str, np.ndarray | None]:
         """Gather tables of ``R`` over the orbits of index pairs under ``(r, c) ↦ (π_g r, π_g c)``.
 
         With orbit representative ``(r₀, c₀)``, ``v = (1/|G|) Σ_g ε_g(r₀) ε_g(c₀) S[π_g r₀, π_g c₀]`` is
@@ -124,16 +124,24 @@ class PairPlan:
         gathers of about ``D_y·D_x`` entries each (``|G|`` per orbit, ``|G| / |stabiliser|`` points per
         orbit). Keys: ``src`` (|G|·n_orbits,) into ``S.flat``, ``w`` (|G|, n_orbits) or ``None`` (all
         ``1/|G|``), ``orbit`` (D_y·D_x,) and ``sign`` (D_y·D_x,) or ``None`` (all ones).
+
+        ``symmetric=True`` (only for ``ρ_x = ρ_y``) gives the tables for a symmetric ``S``, whose ``R(S)`` is
+        symmetric too: the orbits are those of unordered pairs ``{r, c}``, about half as many, and ``(c, r)``
+        reads the value of ``(r, c)``.
         """
         (pix, eps_x), (piy, eps_y) = self.px.signed_perm, self.py.signed_perm
         dx, dy = pix.shape[1], piy.shape[1]
         images = (piy[:, :, None] * dx + pix[:, None, :]).reshape(self.order, dx * dy)  # (|G|, pairs)
         signs = (eps_y[:, :, None] * eps_x[:, None, :]).reshape(self.order, dx * dy)
-        canon = images.min(axis=0)
+        pairs = np.arange(dx * dy)
+        # the pair itself, or for a symmetric S also its transpose (c, r), is what the representative reaches
+        targets = [pairs, pairs.reshape(dy, dx).T.reshape(-1)] if symmetric else [pairs]
+        canon = np.min([images[:, t].min(axis=0) for t in targets], axis=0)
         reps, orbit = np.unique(canon, return_inverse=True)
         unsigned = bool(np.all(signs == 1.0))
-        # h with π_h(rep) = p, for each pair p; then sign_p = ε_h(r₀) ε_h(c₀)
-        h = np.argmax(images[:, canon] == np.arange(dx * dy)[None, :], axis=0)
+        # h with π_h(rep) = p (or its transpose), for each pair p; then sign_p = ε_h(r₀) ε_h(c₀)
+        reached = images[:, canon]
+        h = np.argmax(np.any([reached == t[None, :] for t in targets], axis=0), axis=0)
         return {
             "src": images[:, reps].reshape(-1),
             "w": None if unsigned else signs[:, reps] / self.order,
@@ -186,7 +194,8 @@ def block_tables(rep_x: Rep, rep_y: Rep) -> dict[str, np.ndarray]:
     The blocks are grouped by size (:func:`block_layout`); group after group, each block flattened, they fill
     one frame of ``Σ k·B_y·B_x`` entries. Keys: ``q_x`` (D_x, Σ k·B_x) and ``q_y`` (D_y, Σ k·B_y) hold the
     components' columns of ``Q`` in that order, so that ``x @ q_x`` rotates every block at once; ``idx``
-    (t·size,) and ``w`` (t, size) apply ``Π`` to the frame (a zero appended).
+    (t·size,) and ``w`` (t, size) apply ``Π`` to the frame (a zero appended); ``trivial`` is ``(g, mask)``
+    for the shared trivial component, in group ``g`` at the place where ``mask`` (k, 1, 1) is one, or ``None``.
     """
     shared = shared_components(rep_x, rep_y)
     layout = block_layout(rep_x, rep_y)
@@ -205,6 +214,13 @@ def block_tables(rep_x: Rep, rep_y: Rep) -> dict[str, np.ndarray]:
         return start[k] + r * comp[1].dim + c
 
     idx, w = _gather_tables(shared, offset, flat)
+    trivial = None
+    for g, group in enumerate(members):
+        for j, c in enumerate(group):
+            if shared[c][0].is_trivial:
+                mask = np.zeros((len(group), 1, 1))
+                mask[j] = 1.0
+                trivial = (g, mask)
     cols_x = np.concatenate([np.arange(shared[c][1].slice.start, shared[c][1].slice.stop) for c in order] or [[]])
     cols_y = np.concatenate([np.arange(shared[c][2].slice.start, shared[c][2].slice.stop) for c in order] or [[]])
     return {
@@ -212,6 +228,7 @@ def block_tables(rep_x: Rep, rep_y: Rep) -> dict[str, np.ndarray]:
         "q_y": rep_y.change_of_basis[:, cols_y.astype(np.int64)],
         "idx": idx,
         "w": w,
+        "trivial": trivial,
     }
 
 

@@ -19,6 +19,7 @@ from symm._xp import constant, device_of, gather
 __all__ = [
     "BlockRoute",
     "IsoProjection",
+    "OrbitGather",
     "PermProjection",
     "block_route",
     "change_of_basis",
@@ -29,26 +30,22 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class PermProjection:
-    """``R`` for signed permutation reps: ``R(S)`` is a gather over the orbits of index pairs.
+class OrbitGather:
+    """One set of :meth:`PairPlan.perm_tables <symm._engine.plans.PairPlan.perm_tables>` on the device.
 
     ``src`` (|G|·n_orbits,) indexes ``S.flat``; ``w`` (|G|, n_orbits) holds ``ε_g(r₀) ε_g(c₀) / |G|`` or is
     ``None`` (every weight ``1/|G|``); ``orbit`` (D_y·D_x,) sends each entry to its orbit and ``sign`` (D_y·D_x,)
     gives its sign relative to the representative, or is ``None`` (all ones).
     """
 
-    xp: Any
-    comp_x: Any
-    comp_y: Any
     src: Any
     w: Any
     orbit: Any
     sign: Any
     shape: tuple[int, int]
 
-    def reynolds(self, S: Any, scale: float = 1.0) -> Any:
+    def __call__(self, xp: Any, S: Any, scale: float) -> Any:
         """``scale · R(S)`` for ``S`` of shape (..., D_y, D_x); the scale multiplies one entry per orbit."""
-        xp = self.xp
         *batch, dy, dx = S.shape
         g = xp.reshape(gather(xp.reshape(S, (*batch, dy * dx)), self.src), (*batch, *self.shape))
         if self.w is None:
@@ -58,6 +55,26 @@ class PermProjection:
             v = v if scale == 1.0 else v * scale
         out = gather(v, self.orbit)
         return xp.reshape(out if self.sign is None else out * self.sign, (*batch, dy, dx))
+
+
+@dataclass(frozen=True)
+class PermProjection:
+    """``R`` for signed permutation reps: ``R(S)`` is a gather over the orbits of index pairs.
+
+    ``pairs`` gathers over the orbits of ordered pairs; ``symmetric`` (only where ``ρ_x`` is ``ρ_y``, else
+    ``None``) over those of unordered pairs, for a symmetric ``S``: about half the reads.
+    """
+
+    xp: Any
+    comp_x: Any
+    comp_y: Any
+    pairs: OrbitGather
+    symmetric: OrbitGather | None
+
+    def reynolds(self, S: Any, scale: float = 1.0, *, symmetric: bool = False) -> Any:
+        """``scale · R(S)`` for ``S`` of shape (..., D_y, D_x); ``symmetric=True`` promises ``S = Sᵀ``."""
+        tables = self.symmetric if symmetric and self.symmetric is not None else self.pairs
+        return tables(self.xp, S, scale)
 
 
 @dataclass(frozen=True)
@@ -79,8 +96,8 @@ class IsoProjection:
     qyt: Any
     zero: Any
 
-    def reynolds(self, S: Any, scale: float = 1.0) -> Any:
-        """``scale · R(S)`` for ``S`` of shape (..., D_y, D_x)."""
+    def reynolds(self, S: Any, scale: float = 1.0, *, symmetric: bool = False) -> Any:
+        """``scale · R(S)`` for ``S`` of shape (..., D_y, D_x) (``symmetric`` is accepted and not needed)."""
         out = self.qy @ self.project(self.qyt @ S @ self.qx) @ self.qxt
         return out if scale == 1.0 else out * scale
 
@@ -101,13 +118,16 @@ class IsoProjection:
 
 @dataclass(frozen=True)
 class BlockRoute:
-    """``Π(Q_yᵀ S Q_x)`` for ``S = (Y − ν)ᵀ(X − μ)``, forming only the diagonal blocks of the shared components.
+    """``Π(Q_yᵀ S Q_x)`` for ``S = (Y − ν)ᵀ(X − μ)`` (``μ``, ``ν`` the symmetric means), forming only the
+    diagonal blocks of the shared components.
 
     The blocks are ``Z_k = ((Y − ν) Q_{y,k})ᵀ ((X − μ) Q_{x,k})``: ``N·(D_x·ΣB_x + Σ B_y·B_x)`` work instead of
     the ``N·D_y·D_x + D_y D_x (D_x + D_y)`` of forming ``S`` and rotating it. Components of equal sizes are
     batched: ``layout`` lists the groups ``(k, B_y, B_x)`` (see :func:`symm._engine.plans.block_tables`), and
     every method takes and returns one stack per group. ``rows_x`` holds each group's columns of ``Q_x`` as
-    rows, ``(k, B_x, D_x)``.
+    rows, ``(k, B_x, D_x)``. ``trivial`` is ``(group, mask)`` for the shared trivial component: ``mask``
+    (k, 1, 1) is one at its place in the group's stack and zero elsewhere; ``None`` when no trivial irrep is
+    shared.
     """
 
     xp: Any
@@ -118,18 +138,26 @@ class BlockRoute:
     idx: Any
     w: Any
     zero: Any
+    trivial: tuple[int, Any] | None
 
-    def rotate(self, x: Any, mu: Any, *, y: bool = False) -> list[Any]:
-        """``(x − μ) Q_k`` for every shared component, one stack (k, N, B) per group: ``x`` is (N, D), ``μ`` (D,)."""
+    def rotate(self, x: Any, *, y: bool = False) -> list[Any]:
+        """``(x − μ) Q_k`` for every shared component, one stack (k, N, B) per group, for ``x`` (N, D) and its
+        symmetric mean ``μ = P_inv x̄``.
+
+        ``μ`` is invariant, so ``μ Q_k = 0`` for every non-trivial component: only the trivial component's
+        columns are centred, on their own mean (``μ Q_triv = x̄ Q_triv``), and ``μ`` is never formed.
+        """
         xp = self.xp
-        q = self.q_y if y else self.q_x
-        rotated = x @ q - mu @ q
+        rotated = x @ (self.q_y if y else self.q_x)
         stacks, start = [], 0
         for k, by, bx in self.layout:
             b = by if y else bx
             part = rotated if len(self.layout) == 1 else rotated[:, start : start + k * b]
             stacks.append(xp.permute_dims(xp.reshape(part, (x.shape[0], k, b)), (1, 0, 2)))
             start += k * b
+        if self.trivial is not None:
+            g, mask = self.trivial
+            stacks[g] = stacks[g] - mask * xp.mean(stacks[g], axis=1, keepdims=True)
         return stacks
 
     def project(self, xb: list[Any], yb: list[Any] | None = None, scale: float = 1.0) -> list[Any]:
@@ -177,17 +205,12 @@ def _projection(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> PermProjection | 
     comp_x = constant(rep_x, "I-P_inv", lambda: np.eye(rep_x.size) - rep_plan(rep_x).projector(), xp, dev, dt)
     comp_y = constant(rep_y, "I-P_inv", lambda: np.eye(rep_y.size) - rep_plan(rep_y).projector(), xp, dev, dt)
     if plan.use_perm:
-        tabs = plan.perm_tables()
-        signed = tabs["w"] is not None
         return PermProjection(
             xp,
             comp_x,
             comp_y,
-            constant(plan, "perm.src", lambda: tabs["src"], xp, dev, xp.int64),
-            constant(plan, "perm.w", lambda: tabs["w"], xp, dev, dt) if signed else None,
-            constant(plan, "perm.orbit", lambda: tabs["orbit"], xp, dev, xp.int64),
-            constant(plan, "perm.sign", lambda: tabs["sign"], xp, dev, dt) if signed else None,
-            (plan.order, len(tabs["src"]) // plan.order),
+            _orbit_gather(plan, False, xp, dev, dt),
+            _orbit_gather(plan, True, xp, dev, dt) if rep_x is rep_y else None,
         )
 
     def iso_tables() -> tuple[np.ndarray, np.ndarray]:
@@ -204,6 +227,19 @@ def _projection(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> PermProjection | 
         change_of_basis(rep_x, xp, dev, dt, transpose=True),
         change_of_basis(rep_y, xp, dev, dt, transpose=True),
         constant(plan, "zero", lambda: np.zeros(1), xp, dev, dt),
+    )
+
+
+def _orbit_gather(plan: PairPlan, symmetric: bool, xp: Any, dev: Any, dt: Any) -> OrbitGather:
+    name = "perm.sym" if symmetric else "perm"
+    tabs = plan.host_table(name, lambda: plan.perm_tables(symmetric))
+    signed = tabs["w"] is not None
+    return OrbitGather(
+        constant(plan, f"{name}.src", lambda: tabs["src"], xp, dev, xp.int64),
+        constant(plan, f"{name}.w", lambda: tabs["w"], xp, dev, dt) if signed else None,
+        constant(plan, f"{name}.orbit", lambda: tabs["orbit"], xp, dev, xp.int64),
+        constant(plan, f"{name}.sign", lambda: tabs["sign"], xp, dev, dt) if signed else None,
+        (plan.order, len(tabs["src"]) // plan.order),
     )
 
 
@@ -240,6 +276,10 @@ def _block_route(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> BlockRoute:
         block = tabs["q_x"][:, start : start + k * bx].T.reshape(k, bx, -1)
         rows.append(constant(plan, f"blocks.rows_x.{g}", lambda block=block: block, xp, dev, dt))
         start += k * bx
+    trivial = None
+    if tabs["trivial"] is not None:
+        g, mask = tabs["trivial"]
+        trivial = (g, constant(plan, "blocks.trivial_mask", lambda: mask, xp, dev, dt))
     return BlockRoute(
         xp,
         layout,
@@ -249,4 +289,5 @@ def _block_route(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> BlockRoute:
         constant(plan, "blocks.idx", lambda: tabs["idx"], xp, dev, xp.int64),
         constant(plan, "blocks.w", lambda: tabs["w"], xp, dev, dt),
         constant(plan, "zero", lambda: np.zeros(1), xp, dev, dt),
+        trivial,
     )

@@ -100,16 +100,14 @@ def cov(x: Any, y: Any = None, rep_x: Rep | None = None, rep_y: Rep | None = Non
     correction = check_correction(correction, n)
     plan = pair_plan(rep_x, rep_y)
     dev, dt = device_of(x), x.dtype
-    proj = projection(plan, xp, dev, dt)
-    mu = column_mean(x, xp) @ invariant_projector(rep_x, xp, dev, dt)
-    nu = None if y is None else column_mean(y, xp) @ invariant_projector(rep_y, xp, dev, dt)
     if _blocks_pay(plan, n, auto=y is None):
         route = block_route(plan, xp, dev, dt)
-        yb = None if y is None else route.rotate(y, nu, y=True)
-        return route.expand(route.project(route.rotate(x, mu), yb, scale=1.0 / (n - correction)))
-    xm = x - mu  # centred on the symmetric mean: Σ (y − ν)(x − μ)ᵀ is one product
-    ym = xm if y is None else y - nu
-    return proj.reynolds(xp.matrix_transpose(ym) @ xm, scale=1.0 / (n - correction))
+        yb = None if y is None else route.rotate(y, y=True)
+        return route.expand(route.project(route.rotate(x), yb, scale=1.0 / (n - correction)))
+    xm = x - column_mean(x, xp) @ invariant_projector(rep_x, xp, dev, dt)  # centred on the symmetric mean:
+    ym = xm if y is None else y - column_mean(y, xp) @ invariant_projector(rep_y, xp, dev, dt)  # one product
+    S = xp.matrix_transpose(ym) @ xm
+    return projection(plan, xp, dev, dt).reynolds(S, scale=1.0 / (n - correction), symmetric=y is None)
 
 
 def _blocks_pay(plan: PairPlan, n: int, *, auto: bool) -> bool:
@@ -185,17 +183,18 @@ def var_mean(x: Any, rep: Rep, *, correction: float = 1) -> tuple[Any, Any]:
     plan = pair_plan(rep, rep)
     proj = projection(plan, xp, dev, dt)
     xbar = column_mean(x, xp)
+    mu = xbar @ invariant_projector(rep, xp, dev, dt)
     if plan.px.signed_perm is not None:  # diag R(S) needs only diag S: O(N·D) even where cov gathers no S
         a = xbar @ proj.comp_x
         v = _centred_sum_squares(x, xbar, xp) + n * (a * a)
         out = v @ orbit_average(rep, xp, dev, dt)
     elif _blocks_pay(plan, n, auto=True):
         route = block_route(plan, xp, dev, dt)
-        out = route.diag(route.project(route.rotate(x, xbar @ invariant_projector(rep, xp, dev, dt))))
+        out = route.diag(route.project(route.rotate(x)))
     else:
-        xm = x - xbar @ invariant_projector(rep, xp, dev, dt)
+        xm = x - mu
         out = proj.reynolds_diag(xp.matrix_transpose(xm) @ xm)
-    return out / (n - correction), xbar @ invariant_projector(rep, xp, dev, dt)
+    return out / (n - correction), mu
 
 
 def _centred_sum_squares(x: Any, xbar: Any, xp: Any, rows: int = 1 << 16) -> Any:
@@ -218,7 +217,7 @@ def cov_from_moments(m2: Any, xbar: Any, ybar: Any, n: int, rep_x: Rep, rep_y: R
     proj = projection(pair_plan(rep_x, rep_y), xp, device_of(m2), m2.dtype)
     a, b = ybar @ proj.comp_y, xbar @ proj.comp_x
     S = m2 + xp.reshape(a * n, (-1, 1)) * xp.reshape(b, (1, -1))
-    return proj.reynolds(S) / (n - correction)
+    return proj.reynolds(S, scale=1.0 / (n - correction), symmetric=xbar is ybar and rep_x is rep_y)
 
 
 def var_from_moments(m2: Any, xbar: Any, n: int, rep: Rep, correction: float, xp: Any) -> Any:
