@@ -243,16 +243,21 @@ class EMLP(EquivariantModule):
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_features(x, -1)
-        linears = [m for m in self.net if isinstance(m, eLinear)]
-        if self.training or any(_hooked(m) for m in (self.net, *linears)):
+        modules = tuple(self.net._modules.values())
+        linears = [m for m in modules if isinstance(m, eLinear)]
+        if self.training or _hooked(self.net, *linears):
             return self.net(x)
         # Eval: every layer's weight from one cached expansion (one autograd node with grad enabled), and plain
-        # F.linear calls; the same numbers as self.net(x), with less per-layer overhead.
-        params = [(m.weight_params, m.bias_params) for m in linears]
-        values = iter(self._cached(tuple(t for pair in params for t in pair if t is not None), self._expand_layers))
-        for m in self.net:
+        # F.linear calls; the same numbers as self.net(x), with less per-layer overhead. (Parameters are read
+        # from ``_parameters``: ``nn.Module.__getattr__`` would cost more than the rest of this bookkeeping.)
+        params = [m._parameters for m in linears]
+        flat = tuple(p for d in params for p in (d["weight_params"], d["bias_params"]) if p is not None)
+        values = iter(self._cached(flat, self._expand_layers))
+        for m in modules:
             if isinstance(m, eLinear):
-                x = torch.nn.functional.linear(x, next(values), next(values) if m.bias_params is not None else None)
+                weight = next(values)
+                bias = next(values) if m._parameters["bias_params"] is not None else None
+                x = torch.nn.functional.linear(x, weight, bias)
             else:
                 x = m(x)
         return x
@@ -273,15 +278,13 @@ class EMLP(EquivariantModule):
         )
 
 
-def _hooked(module: torch.nn.Module) -> bool:
-    """Whether a forward hook would run on ``module`` (then EMLP's eval path calls the modules themselves)."""
+def _hooked(*modules: torch.nn.Module) -> bool:
+    """Whether a forward hook would run on any of ``modules`` (then EMLP's eval path calls the modules
+    themselves)."""
     glob = torch.nn.modules.module
-    return bool(
-        module._forward_hooks
-        or module._forward_pre_hooks
-        or getattr(glob, "_global_forward_hooks", None)
-        or getattr(glob, "_global_forward_pre_hooks", None)
-    )
+    if getattr(glob, "_global_forward_hooks", None) or getattr(glob, "_global_forward_pre_hooks", None):
+        return True
+    return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
 
 
 class IMLP(EquivariantModule):

@@ -285,17 +285,21 @@ class HomLayer(EquivariantModule):
 
 
 class _ReuseExpansion(torch.autograd.Function):
-    """Returns cached expanded tensors; backward re-expands the parameters for their gradients."""
+    """Returns cached expanded tensors; backward re-expands the parameters for their gradients.
+
+    The expansion is linear, so its backward does not depend on the parameters' values: they are kept on
+    ``ctx`` only to run ``expand`` again (not saved for backward, whose version check would cost more than the
+    rest of this node, and could only object to an in-place update that cannot change the gradient).
+    """
 
     @staticmethod
     def forward(ctx: Any, expand: Callable, n_out: int, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        ctx.expand, ctx.n_out = expand, n_out
-        ctx.save_for_backward(*args[n_out:])
-        return tuple(v.view_as(v) for v in args[:n_out])
+        ctx.expand, ctx.n_out, ctx.params = expand, n_out, args[n_out:]
+        return tuple(v.detach() for v in args[:n_out])
 
     @staticmethod
     def backward(ctx: Any, *grads: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        params = [p.detach().requires_grad_(p.requires_grad) for p in ctx.saved_tensors]
+        params = [p.detach().requires_grad_(p.requires_grad) for p in ctx.params]
         with torch.enable_grad():
             outs = ctx.expand(*params)
         pairs = [(o, g) for o, g in zip(outs, grads, strict=True) if g is not None and o.requires_grad]
