@@ -25,10 +25,12 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import verdict
+from _common import interleaved_medians, verdict
 
 #: issue 14's target for the EMLP training step against the plain MLP of the same widths
 ISSUE14_TARGET = 1.15
+#: issue 14's target for eval-mode inference (grad enabled or not) against the exported plain model
+ISSUE14_EVAL_TARGET = 1.05
 #: targets of the step-time ratio against the plain MLP (see docs/benchmarks.rst)
 TARGETS = {"symm_torch EMLP": ISSUE14_TARGET, "symm_torch EMLP.export()": 1.05}
 #: target of eLinear's construction time for regular(C8)^64 -> regular(C8)^64, in seconds
@@ -194,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"not installed, rows skipped: {', '.join(missing)} (escnn needs numpy<2)")
     verdicts.append(_issue14_row(rounds, per_round))
+    verdicts += _issue14_eval_rows(rounds * per_round)
     verdicts += _sequence_rows(rounds, per_round)
     print(f"results: {verdicts.count('PASS')} PASS, {verdicts.count('FAIL')} FAIL")
     return 0
@@ -219,6 +222,37 @@ def _issue14_row(rounds: int, per_round: int) -> str:
         f"(target ≤ {ISSUE14_TARGET}) {result}"
     )
     return result
+
+
+def _issue14_eval_rows(repeats: int) -> list[str]:
+    """Eval-mode forward at issue 14's setting, grad enabled and under ``no_grad``, against the exported model."""
+    import torch
+    from symm_torch.models import EMLP
+
+    import symm
+
+    rep = symm.groups.dihedral(6).regular_rep() * 16
+    emlp = EMLP(rep, rep, hidden_units=[256, 256]).eval()
+    plain = emlp.export().eval()
+    x = torch.randn(256, rep.size)
+
+    def run(model: torch.nn.Module, grad: bool) -> Callable[[], Any]:
+        def f() -> Any:
+            with torch.set_grad_enabled(grad):
+                return model(x)
+
+        return f
+
+    times = interleaved_medians([run(emlp, True), run(plain, True), run(emlp, False), run(plain, False)], repeats)
+    results = []
+    for mode, ours, ref in (("grad enabled", times[0], times[1]), ("no_grad", times[2], times[3])):
+        result = verdict(ours / ref, ISSUE14_EVAL_TARGET)
+        results.append(result)
+        print(
+            f"EMLP eval ({mode}) at the same setting: {ours * 1e3:.3f} ms vs exported {ref * 1e3:.3f} ms = "
+            f"{ours / ref:.2f}× (target ≤ {ISSUE14_EVAL_TARGET}) {result}"
+        )
+    return results
 
 
 #: targets of the forward+backward time ratio of the equivariant sequence modules to their plain twins
