@@ -180,7 +180,7 @@ class EquivariantModule(torch.nn.Module):
             self.__dict__["_weight_cache"] = cache
         values = cache[1]
         if torch.is_grad_enabled() and any(p.requires_grad for p in params):
-            return _ReuseExpansion.apply(expand, len(values), *values, *params)
+            return _ReuseExpansion.apply(expand, values, *params)
         return values
 
     def train(self, mode: bool = True) -> EquivariantModule:
@@ -293,9 +293,12 @@ class _ReuseExpansion(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, expand: Callable, n_out: int, *args: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        ctx.expand, ctx.n_out, ctx.params = expand, n_out, args[n_out:]
-        return tuple(v.detach() for v in args[:n_out])
+    def forward(
+        ctx: Any, expand: Callable, values: tuple[torch.Tensor, ...], *params: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        # ``values`` travel as one opaque argument: only the parameters are inputs of the node
+        ctx.expand, ctx.params = expand, params
+        return tuple(v.detach() for v in values)
 
     @staticmethod
     def backward(ctx: Any, *grads: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
@@ -305,10 +308,9 @@ class _ReuseExpansion(torch.autograd.Function):
         pairs = [(o, g) for o, g in zip(outs, grads, strict=True) if g is not None and o.requires_grad]
         wanted = [p for p in params if p.requires_grad]
         if not pairs or not wanted:
-            return (None, None, *([None] * ctx.n_out), *([None] * len(params)))
+            return (None, None, *([None] * len(params)))
         got = iter(torch.autograd.grad([o for o, _ in pairs], wanted, [g for _, g in pairs], allow_unused=True))
-        param_grads = [next(got) if p.requires_grad else None for p in params]
-        return (None, None, *([None] * ctx.n_out), *param_grads)
+        return (None, None, *[next(got) if p.requires_grad else None for p in params])
 
 
 def _describe(t: Any, rep: symm.Rep) -> str:
