@@ -19,7 +19,6 @@ from symm._xp import constant, device_of, gather
 __all__ = [
     "BlockRoute",
     "IsoProjection",
-    "OrbitGather",
     "PermProjection",
     "block_route",
     "change_of_basis",
@@ -30,22 +29,27 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class OrbitGather:
-    """One set of :meth:`PairPlan.perm_tables <symm._engine.plans.PairPlan.perm_tables>` on the device.
+class PermProjection:
+    """``R`` for signed permutation reps: ``R(S)`` is a gather over the orbits of index pairs.
 
     ``src`` (|G|·n_orbits,) indexes ``S.flat``; ``w`` (|G|, n_orbits) holds ``ε_g(r₀) ε_g(c₀) / |G|`` or is
     ``None`` (every weight ``1/|G|``); ``orbit`` (D_y·D_x,) sends each entry to its orbit and ``sign`` (D_y·D_x,)
-    gives its sign relative to the representative, or is ``None`` (all ones).
+    gives its sign relative to the representative, or is ``None`` (all ones). The orbits are those of ordered
+    pairs, or of unordered pairs for the form that :func:`projection` gives with ``symmetric=True``.
     """
 
+    xp: Any
+    comp_x: Any
+    comp_y: Any
     src: Any
     w: Any
     orbit: Any
     sign: Any
     shape: tuple[int, int]
 
-    def __call__(self, xp: Any, S: Any, scale: float) -> Any:
+    def reynolds(self, S: Any, scale: float = 1.0) -> Any:
         """``scale · R(S)`` for ``S`` of shape (..., D_y, D_x); the scale multiplies one entry per orbit."""
+        xp = self.xp
         *batch, dy, dx = S.shape
         g = xp.reshape(gather(xp.reshape(S, (*batch, dy * dx)), self.src), (*batch, *self.shape))
         if self.w is None:
@@ -55,26 +59,6 @@ class OrbitGather:
             v = v if scale == 1.0 else v * scale
         out = gather(v, self.orbit)
         return xp.reshape(out if self.sign is None else out * self.sign, (*batch, dy, dx))
-
-
-@dataclass(frozen=True)
-class PermProjection:
-    """``R`` for signed permutation reps: ``R(S)`` is a gather over the orbits of index pairs.
-
-    ``pairs`` gathers over the orbits of ordered pairs; ``symmetric`` (only where ``ρ_x`` is ``ρ_y``, else
-    ``None``) over those of unordered pairs, for a symmetric ``S``: about half the reads.
-    """
-
-    xp: Any
-    comp_x: Any
-    comp_y: Any
-    pairs: OrbitGather
-    symmetric: OrbitGather | None
-
-    def reynolds(self, S: Any, scale: float = 1.0, *, symmetric: bool = False) -> Any:
-        """``scale · R(S)`` for ``S`` of shape (..., D_y, D_x); ``symmetric=True`` promises ``S = Sᵀ``."""
-        tables = self.symmetric if symmetric and self.symmetric is not None else self.pairs
-        return tables(self.xp, S, scale)
 
 
 @dataclass(frozen=True)
@@ -96,8 +80,8 @@ class IsoProjection:
     qyt: Any
     zero: Any
 
-    def reynolds(self, S: Any, scale: float = 1.0, *, symmetric: bool = False) -> Any:
-        """``scale · R(S)`` for ``S`` of shape (..., D_y, D_x) (``symmetric`` is accepted and not needed)."""
+    def reynolds(self, S: Any, scale: float = 1.0) -> Any:
+        """``scale · R(S)`` for ``S`` of shape (..., D_y, D_x)."""
         out = self.qy @ self.project(self.qyt @ S @ self.qx) @ self.qxt
         return out if scale == 1.0 else out * scale
 
@@ -195,22 +179,38 @@ class BlockRoute:
         return sum(parts[1:], parts[0])
 
 
-def projection(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> PermProjection | IsoProjection:
-    """The device form of ``plan`` for ``(xp, dev, dt)``, cached on the plan."""
-    return plan.on_device("projection", xp, dev, dt, lambda: _projection(plan, xp, dev, dt))
+def projection(
+    plan: PairPlan, xp: Any, dev: Any, dt: Any, *, symmetric: bool = False
+) -> PermProjection | IsoProjection:
+    """The device form of ``plan`` for ``(xp, dev, dt)``, cached on the plan.
+
+    ``symmetric=True`` promises that every ``S`` given to it is symmetric (an auto-covariance: ``ρ_x`` is
+    ``ρ_y``). The permutation route then gathers over the orbits of unordered pairs, about half as many reads,
+    with the result exactly symmetric; the isotypic route has nothing to gain and is the same object.
+    """
+    rep_x, rep_y = plan.reps()
+    symmetric = symmetric and plan.use_perm and rep_x is rep_y
+    kind = "projection.symmetric" if symmetric else "projection"
+    return plan.on_device(kind, xp, dev, dt, lambda: _projection(plan, xp, dev, dt, symmetric))
 
 
-def _projection(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> PermProjection | IsoProjection:
+def _projection(plan: PairPlan, xp: Any, dev: Any, dt: Any, symmetric: bool) -> PermProjection | IsoProjection:
     rep_x, rep_y = plan.reps()
     comp_x = constant(rep_x, "I-P_inv", lambda: np.eye(rep_x.size) - rep_plan(rep_x).projector(), xp, dev, dt)
     comp_y = constant(rep_y, "I-P_inv", lambda: np.eye(rep_y.size) - rep_plan(rep_y).projector(), xp, dev, dt)
     if plan.use_perm:
+        name = "perm.sym" if symmetric else "perm"
+        tabs = plan.host_table(name, lambda: plan.perm_tables(symmetric))
+        signed = tabs["w"] is not None
         return PermProjection(
             xp,
             comp_x,
             comp_y,
-            _orbit_gather(plan, False, xp, dev, dt),
-            _orbit_gather(plan, True, xp, dev, dt) if rep_x is rep_y else None,
+            constant(plan, f"{name}.src", lambda: tabs["src"], xp, dev, xp.int64),
+            constant(plan, f"{name}.w", lambda: tabs["w"], xp, dev, dt) if signed else None,
+            constant(plan, f"{name}.orbit", lambda: tabs["orbit"], xp, dev, xp.int64),
+            constant(plan, f"{name}.sign", lambda: tabs["sign"], xp, dev, dt) if signed else None,
+            (plan.order, len(tabs["src"]) // plan.order),
         )
 
     def iso_tables() -> tuple[np.ndarray, np.ndarray]:
@@ -227,19 +227,6 @@ def _projection(plan: PairPlan, xp: Any, dev: Any, dt: Any) -> PermProjection | 
         change_of_basis(rep_x, xp, dev, dt, transpose=True),
         change_of_basis(rep_y, xp, dev, dt, transpose=True),
         constant(plan, "zero", lambda: np.zeros(1), xp, dev, dt),
-    )
-
-
-def _orbit_gather(plan: PairPlan, symmetric: bool, xp: Any, dev: Any, dt: Any) -> OrbitGather:
-    name = "perm.sym" if symmetric else "perm"
-    tabs = plan.host_table(name, lambda: plan.perm_tables(symmetric))
-    signed = tabs["w"] is not None
-    return OrbitGather(
-        constant(plan, f"{name}.src", lambda: tabs["src"], xp, dev, xp.int64),
-        constant(plan, f"{name}.w", lambda: tabs["w"], xp, dev, dt) if signed else None,
-        constant(plan, f"{name}.orbit", lambda: tabs["orbit"], xp, dev, xp.int64),
-        constant(plan, f"{name}.sign", lambda: tabs["sign"], xp, dev, dt) if signed else None,
-        (plan.order, len(tabs["src"]) // plan.order),
     )
 
 

@@ -107,7 +107,7 @@ def cov(x: Any, y: Any = None, rep_x: Rep | None = None, rep_y: Rep | None = Non
     xm = x - column_mean(x, xp) @ invariant_projector(rep_x, xp, dev, dt)  # centred on the symmetric mean:
     ym = xm if y is None else y - column_mean(y, xp) @ invariant_projector(rep_y, xp, dev, dt)  # one product
     S = xp.matrix_transpose(ym) @ xm
-    return projection(plan, xp, dev, dt).reynolds(S, scale=1.0 / (n - correction), symmetric=y is None)
+    return projection(plan, xp, dev, dt, symmetric=y is None).reynolds(S, scale=1.0 / (n - correction))
 
 
 def _blocks_pay(plan: PairPlan, n: int, *, auto: bool) -> bool:
@@ -214,10 +214,11 @@ def _centred_sum_squares(x: Any, xbar: Any, xp: Any, rows: int = 1 << 16) -> Any
 def cov_from_moments(m2: Any, xbar: Any, ybar: Any, n: int, rep_x: Rep, rep_y: Rep, correction: float, xp: Any) -> Any:
     """``cov`` from ``m2 = Σ (y − ȳ)(x − x̄)ᵀ`` and the plain means (used by the streaming estimator)."""
     correction = check_correction(correction, n)
-    proj = projection(pair_plan(rep_x, rep_y), xp, device_of(m2), m2.dtype)
+    auto = xbar is ybar and rep_x is rep_y  # then S is symmetric
+    proj = projection(pair_plan(rep_x, rep_y), xp, device_of(m2), m2.dtype, symmetric=auto)
     a, b = ybar @ proj.comp_y, xbar @ proj.comp_x
     S = m2 + xp.reshape(a * n, (-1, 1)) * xp.reshape(b, (1, -1))
-    return proj.reynolds(S, scale=1.0 / (n - correction), symmetric=xbar is ybar and rep_x is rep_y)
+    return proj.reynolds(S, scale=1.0 / (n - correction))
 
 
 def var_from_moments(m2: Any, xbar: Any, n: int, rep: Rep, correction: float, xp: Any) -> Any:
