@@ -104,8 +104,9 @@ def cov(x: Any, y: Any = None, rep_x: Rep | None = None, rep_y: Rep | None = Non
         route = block_route(plan, xp, dev, dt)
         yb = None if y is None else route.rotate(y, y=True)
         return route.expand(route.project(route.rotate(x), yb, scale=1.0 / (n - correction)))
-    xm = x - column_mean(x, xp) @ invariant_projector(rep_x, xp, dev, dt)  # centred on the symmetric mean:
-    ym = xm if y is None else y - column_mean(y, xp) @ invariant_projector(rep_y, xp, dev, dt)  # one product
+    # centred on the symmetric means, Σ (y − ν)(x − μ)ᵀ is one product
+    xm = x - column_mean(x, xp) @ invariant_projector(rep_x, xp, dev, dt)
+    ym = xm if y is None else y - column_mean(y, xp) @ invariant_projector(rep_y, xp, dev, dt)
     S = xp.matrix_transpose(ym) @ xm
     return projection(plan, xp, dev, dt, symmetric=y is None).reynolds(S, scale=1.0 / (n - correction))
 
